@@ -1,0 +1,279 @@
+"""Inference handler for the SageMaker XGBoost framework container (script mode).
+
+The container imports this module (SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY) and calls
+`model_fn(model_dir)` once, then per request `input_fn(body, content_type)`,
+`predict_fn(data, model)` and `output_fn(prediction, accept)`. An exception that carries a
+`status_code` (the inference toolkit's BaseInferenceToolkitError) becomes that HTTP status;
+anything else becomes a 500, so every bad request raises `RequestError` with a 4xx status and
+a message that names the field, row or header that is wrong.
+
+Inputs:
+- text/csv: rows of feature values in the feature schema's order, no header (what Batch
+  Transform sends after its input filter drops the key columns).
+- application/json: {"instances": [{"feature": value, ...}, ...]}; fields are matched by
+  name and reordered; the series keys and the date may be included and are echoed back.
+- application/jsonlines: one such instance object per line.
+Outputs: predictions on the sales scale as text/csv (one per line) or application/json
+({"predictions": [{"prediction": ..., <keys>}, ...]}).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+MODEL_FILE = "xgboost-model.ubj"
+SCHEMA_FILE = "feature_schema.json"
+CSV = "text/csv"
+JSON = "application/json"
+JSONLINES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
+# The largest request body accepted, in bytes (SageMaker's own real-time limit is 6 MB;
+# Batch Transform sends at most MaxPayloadInMB). Override with MAX_PAYLOAD_BYTES.
+DEFAULT_MAX_PAYLOAD = 6 * 1024 * 1024
+
+try:  # inside the container: the toolkit maps status_code to the HTTP response
+    from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
+except ImportError:  # anywhere else: same constructor, same attributes
+
+    class _ToolkitError(Exception):  # type: ignore[no-redef]
+        def __init__(self, status_code: int, message: str, phrase: str) -> None:
+            self.status_code = status_code
+            self.message = message
+            self.phrase = phrase
+            super().__init__(status_code, message, phrase)
+
+
+class RequestError(_ToolkitError):
+    """A client error: status 400 (bad body), 413 (too large), 415 (content type),
+    406 (accept)."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(status_code, message, message)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Model:
+    """The booster plus what inference needs from the feature schema."""
+
+    booster: xgb.Booster
+    features: tuple[str, ...]
+    categories: dict[str, dict[str, float]]
+    passthrough: tuple[str, ...]
+    target_transform: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Decoded request: a float32 feature matrix plus the echoed key fields (JSON only)."""
+
+    values: np.ndarray
+    keys: list[dict[str, Any]] | None = None
+
+
+def load_model(model_dir: str) -> Model:
+    """Load the UBJSON booster and the feature schema saved beside it."""
+    folder = Path(model_dir)
+    booster = xgb.Booster()
+    booster.load_model(str(folder / MODEL_FILE))
+    schema = json.loads((folder / SCHEMA_FILE).read_text())
+    features = tuple(f["name"] for f in schema["features"])
+    categories = {
+        f["name"]: {str(v): float(i) for i, v in enumerate(f["categories"])}
+        for f in schema["features"]
+        if f["type"] == "categorical"
+    }
+    passthrough = tuple(
+        c for c in [*schema["series_columns"], schema["date_column"]] if c not in features
+    )
+    # A series key that is also a categorical feature's source may be sent by name.
+    for f in schema["features"]:
+        if f["type"] == "categorical" and f.get("source") in schema["series_columns"]:
+            categories[f["source"]] = categories[f["name"]]
+    booster.set_param({"nthread": int(os.environ.get("INFERENCE_THREADS", "0")) or os.cpu_count()})
+    return Model(booster, features, categories, passthrough, schema["target_transform"])
+
+
+def _max_payload() -> int:
+    return int(os.environ.get("MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD))
+
+
+def _text(body: bytes | str) -> str:
+    if isinstance(body, str):
+        return body
+    try:
+        return bytes(body).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            f"the body is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def decode_csv(text: str, width: int) -> np.ndarray:
+    """Rows of `width` numbers (an empty field is a missing value).
+
+    Fast path: pandas' C parser, accepted only when the field count is exactly right
+    (pandas pads short rows with NaN, so the commas are counted too). Anything else is
+    re-read row by row to name the first bad row and field.
+    """
+    body = text.strip("\r\n")
+    if not body.strip():
+        raise RequestError("the body is empty: expected CSV rows of feature values")
+    if '"' not in body:
+        rows = body.count("\n") + 1
+        if body.count(",") == rows * (width - 1):
+            try:
+                frame = pd.read_csv(io.StringIO(body), header=None, dtype="float32",
+                                    na_values=[""], keep_default_na=False)
+                if frame.shape == (rows, width):
+                    return frame.to_numpy()
+            except (ValueError, pd.errors.ParserError):
+                pass
+    parsed_rows = []
+    for number, row in enumerate(csv.reader(io.StringIO(body)), start=1):
+        if len(row) != width:
+            raise RequestError(f"CSV row {number} has {len(row)} fields; the model expects {width}")
+        parsed = []
+        for column, field in enumerate(row, start=1):
+            field = field.strip()
+            try:
+                parsed.append(float(field) if field else math.nan)
+            except ValueError:
+                raise RequestError(
+                    f"CSV row {number}, field {column}: {field[:40]!r} is not a number"
+                ) from None
+        parsed_rows.append(parsed)
+    return np.asarray(parsed_rows, dtype="float32")
+
+
+def decode_instances(instances: list[Any], model: Model) -> Batch:
+    """Named fields -> feature matrix in schema order; keys kept to echo back."""
+    if not instances:
+        raise RequestError('"instances" is empty: send at least one instance')
+    allowed = set(model.features) | set(model.passthrough) | set(model.categories)
+    values = np.full((len(instances), len(model.features)), np.nan, dtype="float32")
+    keys: list[dict[str, Any]] = []
+    for row, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            raise RequestError(f"instance {row} is a {type(instance).__name__}, not an object")
+        extra = sorted(set(instance) - allowed)
+        if extra:
+            raise RequestError(f"instance {row}: unknown field(s) {extra}")
+        missing = [f for f in model.features if f not in instance
+                   and not (f.endswith("_code") and f[:-5] in instance)]
+        if missing:
+            raise RequestError(f"instance {row}: missing field(s) {missing}")
+        for col, name in enumerate(model.features):
+            source = name[:-5] if name.endswith("_code") and name not in instance else name
+            value = instance.get(source)
+            values[row, col] = _feature_value(value, name, source, model, row)
+        keys.append({k: instance[k] for k in model.passthrough if k in instance})
+    return Batch(values, keys)
+
+
+def _feature_value(value: Any, name: str, source: str, model: Model, row: int) -> float:
+    if value is None:
+        return math.nan
+    if name in model.categories and isinstance(value, str):
+        # An unseen category is missing, exactly as in preprocessing.
+        return model.categories[name].get(value, math.nan)
+    if name in model.categories and source != name:
+        return model.categories[name].get(str(value), math.nan)
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    raise RequestError(
+        f"instance {row}, field {source!r}: {str(value)[:40]!r} is not a number"
+    )
+
+
+def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
+    """Decode a request body into a Batch, or raise RequestError naming what is wrong."""
+    size = len(request_body)
+    if size > _max_payload():
+        raise RequestError(f"the body has {size} bytes; the maximum is {_max_payload()}", 413)
+    media = _media_type(request_content_type)
+    model = _current_model
+    if media == CSV:
+        width = len(model.features) if model else 0
+        return Batch(decode_csv(_text(request_body), width))
+    if media == JSON or media in JSONLINES:
+        if model is None:
+            raise RequestError("model not loaded", 500)
+        text = _text(request_body)
+        if not text.strip():
+            raise RequestError("the body is empty: expected JSON")
+        try:
+            if media == JSON:
+                payload = json.loads(text)
+                if not isinstance(payload, dict) or "instances" not in payload:
+                    raise RequestError('expected a JSON object with an "instances" list')
+                instances = payload["instances"]
+                if not isinstance(instances, list):
+                    raise RequestError('"instances" must be a list of objects')
+            else:
+                instances = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise RequestError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
+                               f"{exc.msg}") from None
+        return decode_instances(instances, model)
+    raise RequestError(
+        f"unsupported content type {request_content_type!r}: use text/csv, application/json "
+        "or application/jsonlines",
+        415,
+    )
+
+
+def predict_fn(input_data: Batch, model: Model) -> dict[str, Any]:
+    """Predictions on the sales scale (the booster predicts log1p(sales))."""
+    raw = np.asarray(model.booster.inplace_predict(input_data.values), dtype="float64")
+    sales = np.clip(np.expm1(raw), 0, None) if model.target_transform == "log1p" else raw
+    return {"predictions": sales, "keys": input_data.keys}
+
+
+def output_fn(prediction: dict[str, Any], accept: str) -> tuple[bytes, str] | bytes:
+    """Serialise as CSV (one number per line) or JSON."""
+    media = _media_type(accept) or CSV
+    values = prediction["predictions"]
+    if media in (CSV, "*/*"):
+        buffer = io.StringIO()
+        np.savetxt(buffer, values, fmt="%.4f")
+        return buffer.getvalue().encode("utf-8")
+    if media == JSON or media in JSONLINES:
+        keys = prediction.get("keys") or [{}] * len(values)
+        records = [{**k, "prediction": round(float(v), 4)}
+                   for k, v in zip(keys, values, strict=True)]
+        if media == JSON:
+            return json.dumps({"predictions": records}).encode("utf-8")
+        return "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
+    raise RequestError(f"unsupported accept type {accept!r}: use text/csv or application/json",
+                       406)
+
+
+# The container calls model_fn once per worker, then input_fn without the model; input_fn
+# needs the schema to decode named fields, so model_fn remembers what it loaded.
+_current_model: Model | None = None
+
+
+def model_fn(model_dir: str) -> Model:
+    """Load the model and remember it for input_fn."""
+    global _current_model
+    _current_model = load_model(model_dir)
+    return _current_model

@@ -1,0 +1,123 @@
+"""Container code as content-addressed S3 objects.
+
+The SDK would upload code while building a definition, under timestamped names, so every
+build would differ and SageMaker's step cache would miss after each upsert. Instead each
+asset's bytes are built reproducibly here (tarballs with sorted entries, zeroed times and
+owners, gzip mtime 0), its S3 key carries the SHA-256 of those bytes, and publishing uploads
+only the objects that are not there yet.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROCESSING_SCRIPTS = REPO_ROOT / "processing_scripts"
+TRAINING_SCRIPTS = REPO_ROOT / "training_scripts"
+INFERENCE_DIR = REPO_ROOT / "inference"
+
+
+@dataclass(frozen=True)
+class CodeAsset:
+    """One object to stage: a single script, or a tarball of several files."""
+
+    file_name: str
+    members: tuple[tuple[Path, str], ...]  # (local file, name inside the tarball)
+    tarball: bool
+
+    @cached_property
+    def payload(self) -> bytes:
+        if not self.tarball:
+            return self.members[0][0].read_bytes()
+        return reproducible_tarball(self.members)
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(self.payload).hexdigest()
+
+    def s3_uri(self, s3_root: str) -> str:
+        return f"{s3_root}/code/{self.digest[:20]}/{self.file_name}"
+
+
+def reproducible_tarball(members: tuple[tuple[Path, str], ...]) -> bytes:
+    """A .tar.gz whose bytes depend only on the files' names and contents."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, name in sorted(members, key=lambda m: m[1]):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="") as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class CodeAssets:
+    """Everything the pipeline's containers run."""
+
+    preprocess: CodeAsset
+    evaluate: CodeAsset
+    training: CodeAsset
+
+    def all(self) -> tuple[CodeAsset, ...]:
+        return (self.preprocess, self.evaluate, self.training)
+
+
+def code_assets() -> CodeAssets:
+    """The scripts of this checkout. The training source directory also carries the inference
+    handler: train.py copies it into the model so the model artifact is self-contained."""
+    return CodeAssets(
+        preprocess=CodeAsset("preprocess.py", ((PROCESSING_SCRIPTS / "preprocess.py",
+                                                "preprocess.py"),), tarball=False),
+        evaluate=CodeAsset("evaluate.py", ((PROCESSING_SCRIPTS / "evaluate.py",
+                                            "evaluate.py"),), tarball=False),
+        training=CodeAsset(
+            "sourcedir.tar.gz",
+            (
+                (TRAINING_SCRIPTS / "train.py", "train.py"),
+                (INFERENCE_DIR / "inference.py", "inference.py"),
+            ),
+            tarball=True,
+        ),
+    )
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def stage_code(assets: CodeAssets, s3_root: str, s3_client: Any,
+               kms_key_id: str = "") -> list[str]:
+    """Upload the assets that are not in S3 yet; return the URIs uploaded."""
+    from botocore.exceptions import ClientError
+
+    uploaded = []
+    for asset in assets.all():
+        bucket, key = split_s3_uri(asset.s3_uri(s3_root))
+        try:
+            s3_client.head_object(Bucket=bucket, Key=key)
+            continue
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        extra: dict[str, str] = {}
+        if kms_key_id:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+        s3_client.put_object(Bucket=bucket, Key=key, Body=asset.payload, **extra)
+        uploaded.append(f"s3://{bucket}/{key}")
+    return uploaded

@@ -1,0 +1,68 @@
+"""Names that the pipeline definition and the container scripts must agree on.
+
+The scripts cannot import this package inside a container, so every value here reaches them
+as an explicit argument built by the step builders; the scripts keep the same values as their
+argparse defaults, and `tests/test_contract.py` checks the two never drift apart.
+"""
+
+from __future__ import annotations
+
+# Step names: what Studio shows and what property references point at.
+PREPROCESS = "Preprocess"
+TRAIN = "Train"
+EVALUATE = "Evaluate"
+CHECK_QUALITY = "CheckQuality"
+REGISTER_MODEL = "RegisterModel"
+CREATE_MODEL = "CreateModel"
+BATCH_TRANSFORM = "BatchTransform"
+FAIL = "ModelQualityFail"
+
+# Container paths inside processing jobs (the SageMaker convention under /opt/ml/processing).
+PROCESSING_ROOT = "/opt/ml/processing"
+RAW_DATA_DIR = f"{PROCESSING_ROOT}/input/data"
+MODEL_INPUT_DIR = f"{PROCESSING_ROOT}/input/model"
+TRAIN_DIR = f"{PROCESSING_ROOT}/train"
+VALIDATION_DIR = f"{PROCESSING_ROOT}/validation"
+TEST_DIR = f"{PROCESSING_ROOT}/test"
+BATCH_DIR = f"{PROCESSING_ROOT}/batch"
+EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
+# Evaluate reads the datasets that preprocess wrote; they arrive under input/.
+EVAL_TEST_DIR = f"{PROCESSING_ROOT}/input/test"
+EVAL_TRAIN_DIR = f"{PROCESSING_ROOT}/input/train"
+
+# Processing output names (also the keys of ProcessingOutputConfig.Outputs[...]).
+OUTPUT_TRAIN = "train"
+OUTPUT_VALIDATION = "validation"
+OUTPUT_TEST = "test"
+OUTPUT_BATCH = "batch"
+OUTPUT_EVALUATION = "evaluation"
+
+# Training channels.
+CHANNEL_TRAIN = "train"
+CHANNEL_VALIDATION = "validation"
+
+# Files.
+TRAIN_FILE = "train.parquet"
+VALIDATION_FILE = "validation.parquet"
+TEST_FILE = "test.parquet"
+BATCH_FILE = "batch.csv"
+FEATURE_SCHEMA_FILE = "feature_schema.json"
+MODEL_FILE = "xgboost-model.ubj"
+EVALUATION_FILE = "evaluation.json"
+
+# The property file the condition reads, and the JSON paths inside evaluation.json.
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+MAPE_JSON_PATH = "regression_metrics.mape.value"
+RMSPE_JSON_PATH = "regression_metrics.rmspe.value"
+
+# Metric lines train.py prints and the regexes SageMaker applies to the training log.
+METRIC_DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("validation:rmse", r"validation-rmse:([0-9.eE+-]+)"),
+    ("validation:mape", r"validation-mape=([0-9.eE+-]+)"),
+    ("validation:rmspe", r"validation-rmspe=([0-9.eE+-]+)"),
+    ("best_iteration", r"best-iteration=([0-9]+)"),
+)
+
+# Inference entry point inside the inference source tarball.
+INFERENCE_PROGRAM = "inference.py"
+TRAINING_PROGRAM = "train.py"

@@ -1,0 +1,170 @@
+"""The pipeline's run-time parameters: what a person sees in Studio's run form.
+
+Defaults come from the profile (`[parameters]` in the profile files). Every parameter here is
+wired into a step; tests/test_definition.py fails on one that is declared but unused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class PipelineParameters:
+    input_data_uri: Any
+    forecast_horizon_days: Any
+    validation_start_date: Any
+    test_start_date: Any
+    processing_instance_type: Any
+    processing_instance_count: Any
+    training_instance_type: Any
+    training_instance_count: Any
+    transform_instance_type: Any
+    transform_instance_count: Any
+    num_round: Any
+    max_depth: Any
+    eta: Any
+    subsample: Any
+    colsample_bytree: Any
+    min_child_weight: Any
+    early_stopping_rounds: Any
+    max_bin: Any
+    max_test_mape: Any
+    max_test_rmspe: Any
+    model_approval_status: Any
+
+    def all(self) -> list[Any]:
+        """In the order Studio lists them."""
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The XGBoost hyperparameters by the names train.py takes."""
+        return {
+            "num_round": self.num_round,
+            "max_depth": self.max_depth,
+            "eta": self.eta,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "min_child_weight": self.min_child_weight,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "max_bin": self.max_bin,
+        }
+
+
+def build_parameters(settings: Settings) -> PipelineParameters:
+    """Create the Parameter objects with the profile's defaults."""
+    from sagemaker.core.workflow.parameters import (
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+    )
+
+    p, hp, inst = settings.parameters, settings.parameters.hyperparameters, settings.instances
+    return PipelineParameters(
+        input_data_uri=ParameterString("InputDataUri", default_value=settings.input_data_uri),
+        forecast_horizon_days=ParameterInteger("ForecastHorizonDays",
+                                               default_value=p.forecast_horizon_days),
+        validation_start_date=ParameterString("ValidationStartDate",
+                                              default_value=p.validation_start_date),
+        test_start_date=ParameterString("TestStartDate", default_value=p.test_start_date),
+        processing_instance_type=ParameterString("ProcessingInstanceType",
+                                                 default_value=inst.processing_type),
+        processing_instance_count=ParameterInteger("ProcessingInstanceCount",
+                                                   default_value=inst.processing_count),
+        training_instance_type=ParameterString("TrainingInstanceType",
+                                               default_value=inst.training_type),
+        training_instance_count=ParameterInteger("TrainingInstanceCount",
+                                                 default_value=inst.training_count),
+        transform_instance_type=ParameterString("TransformInstanceType",
+                                                default_value=inst.transform_type),
+        transform_instance_count=ParameterInteger("TransformInstanceCount",
+                                                  default_value=inst.transform_count),
+        num_round=ParameterInteger("NumRound", default_value=hp.num_round),
+        max_depth=ParameterInteger("MaxDepth", default_value=hp.max_depth),
+        eta=ParameterFloat("Eta", default_value=hp.eta),
+        subsample=ParameterFloat("Subsample", default_value=hp.subsample),
+        colsample_bytree=ParameterFloat("ColsampleByTree", default_value=hp.colsample_bytree),
+        min_child_weight=ParameterFloat("MinChildWeight", default_value=hp.min_child_weight),
+        early_stopping_rounds=ParameterInteger("EarlyStoppingRounds",
+                                               default_value=hp.early_stopping_rounds),
+        max_bin=ParameterInteger("MaxBin", default_value=hp.max_bin),
+        max_test_mape=ParameterFloat("MaxTestMape", default_value=p.max_test_mape),
+        max_test_rmspe=ParameterFloat("MaxTestRmspe", default_value=p.max_test_rmspe),
+        model_approval_status=ParameterString("ModelApprovalStatus",
+                                              default_value=p.model_approval_status),
+    )
+
+
+class ParameterError(ValueError):
+    """An override names an unknown parameter or has the wrong type or range."""
+
+
+# Allowed ranges of run-time values (inclusive), checked before anything is started.
+RANGES: dict[str, tuple[float, float]] = {
+    "ForecastHorizonDays": (1, 366),
+    "ProcessingInstanceCount": (1, 100),
+    "TrainingInstanceCount": (1, 100),
+    "TransformInstanceCount": (1, 100),
+    "NumRound": (1, 100_000),
+    "MaxDepth": (1, 20),
+    "Eta": (1e-6, 1),
+    "Subsample": (1e-6, 1),
+    "ColsampleByTree": (1e-6, 1),
+    "MinChildWeight": (0, 1e6),
+    "EarlyStoppingRounds": (0, 100_000),
+    "MaxBin": (2, 1024),
+    "MaxTestMape": (1e-6, 10),
+    "MaxTestRmspe": (1e-6, 10),
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "ModelApprovalStatus": ("Approved", "Rejected", "PendingManualApproval"),
+}
+
+
+def coerce_overrides(declared: list[dict[str, Any]], pairs: list[str]) -> dict[str, Any]:
+    """Turn ["Name=Value", ...] into typed values checked against the definition's parameters.
+
+    Args:
+        declared: the definition's "Parameters" list ({"Name", "Type", "DefaultValue"}).
+        pairs: NAME=VALUE strings from the command line.
+    Raises:
+        ParameterError: unknown name, wrong type, or a value out of range.
+    """
+    types = {p["Name"]: p["Type"] for p in declared}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(f"--param {pair!r}: expected NAME=VALUE")
+        if name not in types:
+            raise ParameterError(
+                f"--param {name}: no such parameter; the pipeline has {sorted(types)}"
+            )
+        kind = types[name]
+        value: Any
+        try:
+            if kind == "Integer":
+                value = int(text)
+            elif kind == "Float":
+                value = float(text)
+            elif kind == "Boolean":
+                if text.lower() not in ("true", "false"):
+                    raise ValueError
+                value = text.lower() == "true"
+            else:
+                value = text
+        except ValueError:
+            raise ParameterError(
+                f"--param {name}={text!r}: expected a {kind.lower()} value"
+            ) from None
+        if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:
+            low, high = RANGES[name]
+            raise ParameterError(f"--param {name}={text}: out of range [{low:g}, {high:g}]")
+        if name in CHOICES and value not in CHOICES[name]:
+            raise ParameterError(f"--param {name}={text!r}: choose one of {list(CHOICES[name])}")
+        values[name] = value
+    return values

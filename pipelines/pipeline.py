@@ -1,0 +1,71 @@
+"""Wiring only: parameters + step builders -> one SageMaker Pipeline.
+
+`definition(settings)` is the contract between publishing and running: built offline with no
+AWS call, and byte-identical for the same code and settings in any process.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines.code_assets import code_assets
+from pipelines.settings import Settings
+
+
+def build_pipeline(settings: Settings) -> Any:
+    """The sagemaker Pipeline object for these settings."""
+    from pipelines import sdk
+
+    sdk.prepare_environment(settings.region)
+    from sagemaker.core import image_uris
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    from pipelines.parameters import build_parameters
+    from pipelines.steps.batch_transform import build_batch_transform_step
+    from pipelines.steps.common import BuildContext
+    from pipelines.steps.evaluate import build_evaluate_step, evaluation_property_file
+    from pipelines.steps.model import build_create_model_step, build_register_step
+    from pipelines.steps.preprocess import build_preprocess_step
+    from pipelines.steps.quality_gate import build_fail_step, build_quality_gate
+    from pipelines.steps.train import build_train_step
+
+    ctx = BuildContext(
+        settings=settings,
+        params=build_parameters(settings),
+        session=sdk.offline_session(settings.region, settings.bucket),
+        assets=code_assets(),
+        image_uri=image_uris.retrieve(
+            "xgboost", region=settings.region, version=settings.xgboost_image_version
+        ),
+    )
+    report = evaluation_property_file()
+    preprocess = build_preprocess_step(ctx)
+    train = build_train_step(ctx, preprocess)
+    evaluate = build_evaluate_step(ctx, preprocess, train, report)
+    register = build_register_step(ctx, train, evaluate)
+    create_model = build_create_model_step(ctx, train)
+    transform = build_batch_transform_step(ctx, preprocess, create_model)
+    gate = build_quality_gate(
+        ctx, report, if_steps=[register, create_model, transform],
+        else_steps=[build_fail_step(ctx, report)],
+    )
+    return Pipeline(
+        name=settings.pipeline_name,
+        parameters=ctx.params.all(),
+        steps=[preprocess, train, evaluate, gate],
+        sagemaker_session=ctx.session,
+    )
+
+
+def definition(settings: Settings) -> str:
+    """The pipeline definition JSON: sorted keys, two-space indent, trailing newline."""
+    from pipelines import sdk
+
+    with sdk.quiet():
+        raw = build_pipeline(settings).definition()
+    return canonical_json(json.loads(raw))
+
+
+def canonical_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

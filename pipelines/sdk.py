@@ -1,0 +1,98 @@
+"""The one place for SageMaker Python SDK 3.27.0 workarounds.
+
+Each function names the defect it works around (numbers as in the project's SDK notes):
+
+1. Importing `sagemaker.mlops.workflow` creates a boto3 client at import time and needs a
+   region: `prepare_environment` sets one before any SDK import.
+3. `Session.default_bucket()` calls HeadBucket/CreateBucket even when a bucket was given:
+   `offline_session` sets the bucket without calling it.
+4. ModelTrainer calls IAM to validate the role: SAGEMAKER_VALIDATE_ROLE=false turns it off.
+5. Hyperparameters are a str->str map but Parameters are passed through raw: `as_text`.
+8. `Transformer` validates `instance_count` as a plain int (pydantic), so a ParameterInteger
+   is refused: `transform_step` builds the step with the default and puts the parameter
+   back into TransformResources.InstanceCount.
+6. Telemetry sends requests from background threads while a definition is built; opting
+   out needs an SDK config file, which makes building several times slower. Building a
+   definition is our own offline computation, so `prepare_environment` replaces the sender
+   with a no-op.
+
+The definition is built with a boto3 session holding inert static credentials: nothing in
+the build sends a request, and no credential lookup (environment, files, instance metadata)
+happens, so `--dry-run` behaves the same on a laptop with no AWS set up and in CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+# Used only to build definitions; never sent anywhere (no request is made with them).
+_INERT_CREDENTIALS = {
+    "aws_access_key_id": "offline-build",
+    "aws_secret_access_key": "offline-build",
+}
+
+
+def prepare_environment(region: str) -> None:
+    """Set what the SDK needs before it is imported (defects 1, 4, 6)."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+    from sagemaker.core.telemetry import telemetry_logging
+
+    telemetry_logging._send_telemetry_request = _no_telemetry
+
+
+def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def offline_session(region: str, bucket: str) -> PipelineSession:
+    """A PipelineSession that builds step arguments without any AWS call (defect 3)."""
+    import boto3
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    boto_session = boto3.Session(region_name=region, **_INERT_CREDENTIALS)
+    session = PipelineSession(boto_session=boto_session, default_bucket=bucket)
+    session._default_bucket = bucket
+    return session
+
+
+def as_text(value: Any) -> Any:
+    """A pipeline variable rendered as a string expression, for str->str maps (defect 5)."""
+    to_string = getattr(value, "to_string", None)
+    return to_string() if callable(to_string) else str(value)
+
+
+def transform_step(instance_count: Any, **kwargs: Any) -> Any:
+    """A TransformStep whose instance count is the pipeline parameter (defect 8)."""
+    from sagemaker.mlops.workflow.steps import TransformStep
+
+    class _TransformStep(TransformStep):
+        @property
+        def arguments(self) -> Any:
+            request = super().arguments
+            request["TransformResources"]["InstanceCount"] = instance_count
+            return request
+
+    return _TransformStep(**kwargs)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Mute the SDK's informational logging and its "No Wait, No Logs" warning while a
+    definition is built: they are expected, and would bury the CLI's own output."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+            yield
+    finally:
+        logging.disable(previous)

@@ -1,0 +1,301 @@
+"""Typed, frozen settings per environment, read from the profile files in `profiles/`.
+
+`base.toml` holds what every environment shares; `<profile>.toml` overrides keys of it; the
+command line overrides both. A bad value fails with one message naming the setting and the
+file it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROFILES_DIR = Path(__file__).with_name("profiles")
+PROFILES = ("dev", "staging", "prod")
+DEFAULT_PROFILE = "dev"
+ROLE_ENV = "SAGEMAKER_PIPELINE_ROLE_ARN"
+
+_BUCKET = re.compile(
+    r"^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_APPROVAL = ("Approved", "Rejected", "PendingManualApproval")
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names the setting and where it came from."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Instances(_Frozen):
+    processing_type: str
+    processing_count: int = Field(ge=1, le=100)
+    training_type: str
+    training_count: int = Field(ge=1, le=100)
+    transform_type: str
+    transform_count: int = Field(ge=1, le=100)
+    inference_types: tuple[str, ...]
+
+    @field_validator("processing_type", "training_type", "transform_type")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not _INSTANCE.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type like 'ml.m5.xlarge'")
+        return value
+
+    @field_validator("inference_types")
+    @classmethod
+    def _instances(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            cls._instance(item)
+        return value
+
+
+class Hyperparameters(_Frozen):
+    num_round: int = Field(ge=1, le=100_000)
+    max_depth: int = Field(ge=1, le=20)
+    eta: float = Field(gt=0, le=1)
+    subsample: float = Field(gt=0, le=1)
+    colsample_bytree: float = Field(gt=0, le=1)
+    min_child_weight: float = Field(ge=0)
+    early_stopping_rounds: int = Field(ge=0)
+    max_bin: int = Field(ge=2, le=1024)
+
+
+class ParameterDefaults(_Frozen):
+    input_data_uri: str = ""
+    forecast_horizon_days: int = Field(ge=1, le=366)
+    validation_start_date: str = "auto"
+    test_start_date: str = "auto"
+    max_test_mape: float = Field(gt=0, le=10)
+    max_test_rmspe: float = Field(gt=0, le=10)
+    model_approval_status: str
+    hyperparameters: Hyperparameters
+
+    @field_validator("model_approval_status")
+    @classmethod
+    def _approval(cls, value: str) -> str:
+        if value not in _APPROVAL:
+            raise ValueError(f"{value!r} is not one of {list(_APPROVAL)}")
+        return value
+
+    @field_validator("validation_start_date", "test_start_date")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        if value != "auto" and not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+            raise ValueError(f"{value!r} is not a date like 2015-06-20, or 'auto'")
+        return value
+
+    @field_validator("input_data_uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if value and not value.startswith("s3://"):
+            raise ValueError(f"{value!r} is not an s3:// URI (or empty)")
+        return value
+
+
+class DataColumns(_Frozen):
+    date_column: str = Field(min_length=1)
+    series_columns: tuple[str, ...] = Field(min_length=1)
+    target_column: str = Field(min_length=1)
+    open_column: str = ""
+    categorical_columns: tuple[str, ...] | None = None
+    numeric_columns: tuple[str, ...] | None = None
+    ignore_columns: tuple[str, ...] = ()
+
+
+class Security(_Frozen):
+    kms_key_id: str = ""
+    subnets: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    network_isolation: bool = False
+    inter_container_encryption: bool = False
+
+    @property
+    def uses_vpc(self) -> bool:
+        return bool(self.subnets or self.security_group_ids)
+
+
+class Project(_Frozen):
+    name: str = ""
+    id: str = ""
+
+
+class Settings(_Frozen):
+    """Everything that varies per environment but not per run."""
+
+    profile: str
+    pipeline_name: str
+    description: str = Field(max_length=3072)
+    model_package_group: str
+    region: str
+    bucket: str
+    prefix: str
+    role_arn: str = ""
+    xgboost_image_version: str
+    max_runtime_seconds: int = Field(ge=60, le=5 * 24 * 3600)
+    cache_expire_after: str
+    instances: Instances
+    parameters: ParameterDefaults
+    data: DataColumns
+    security: Security = Security()
+    tags: dict[str, str] = {}
+    project: Project = Project()
+
+    @field_validator("pipeline_name", "model_package_group")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _PIPELINE_NAME.match(value):
+            raise ValueError(f"{value!r} must be alphanumeric with hyphens, at most 256 chars")
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not _BUCKET.match(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value):
+            raise ValueError(
+                f"{value!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, "
+                "dots and hyphens, starting and ending with a letter or digit)"
+            )
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region like 'eu-west-1'")
+        return value
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if value and not _ROLE_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not an IAM role ARN like arn:aws:iam::<12-digit account>:role/<name>"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r} must be 1-128 chars and not start with aws:")
+            if len(item) > 256:
+                raise ValueError(f"tag {key!r}: value longer than 256 chars")
+        return value
+
+    @property
+    def s3_root(self) -> str:
+        """s3://bucket/prefix: everything the pipeline writes lives below this."""
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    @property
+    def input_data_uri(self) -> str:
+        return self.parameters.input_data_uri or f"{self.s3_root}/data/"
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        """Profile tags plus the SageMaker Project tags when a project is configured."""
+        tags = dict(self.tags)
+        if self.project.name and self.project.id:
+            tags["sagemaker:project-name"] = self.project.name
+            tags["sagemaker:project-id"] = self.project.id
+        return dict(sorted(tags.items()))
+
+
+def _deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has_key(tree: Mapping[str, Any], path: tuple[Any, ...]) -> bool:
+    node: Any = tree
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_settings(
+    profile: str = DEFAULT_PROFILE,
+    overrides: Mapping[str, Any] | None = None,
+    profiles_dir: Path = PROFILES_DIR,
+) -> Settings:
+    """Merge base.toml, <profile>.toml, the role from the environment, then `overrides`.
+
+    Args:
+        profile: dev, staging or prod (or any <name>.toml in `profiles_dir`).
+        overrides: nested keys from the command line; None values are ignored.
+    Raises:
+        SettingsError: naming the setting and the file (or "command line") it came from.
+    """
+    base_file = profiles_dir / "base.toml"
+    profile_file = profiles_dir / f"{profile}.toml"
+    if not profile_file.is_file():
+        known = sorted(p.stem for p in profiles_dir.glob("*.toml") if p.stem != "base")
+        raise SettingsError(f"unknown profile {profile!r}: choose one of {known}")
+    base = _read_toml(base_file)
+    layer = _read_toml(profile_file)
+    env_role = {"role_arn": os.environ[ROLE_ENV]} if os.environ.get(ROLE_ENV) else {}
+    cli = _drop_none(dict(overrides or {}))
+    merged = _deep_merge(_deep_merge(_deep_merge(base, layer), env_role), cli)
+    merged["profile"] = profile
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = tuple(error["loc"])
+        name = ".".join(str(p) for p in path)
+        if _has_key(cli, path):
+            source = "command line"
+        elif _has_key(env_role, path):
+            source = f"environment variable {ROLE_ENV}"
+        elif _has_key(layer, path):
+            source = str(profile_file)
+        else:
+            source = str(base_file)
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{source}: setting {name!r}: {message}") from None
+
+
+def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            value = _drop_none(value)
+            if value:
+                out[key] = value
+        elif value is not None:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""One builder per pipeline step; `pipelines/pipeline.py` wires them together."""

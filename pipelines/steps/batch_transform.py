@@ -1,0 +1,68 @@
+"""BatchTransform: forecast the batch input; output rows carry the keys next to the forecast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import contract
+from pipelines.steps.common import (
+    BuildContext,
+    cache_config,
+    execution_uri,
+    job_retry_policies,
+    kms_key,
+)
+
+
+def data_processing(ctx: BuildContext) -> dict[str, str]:
+    """Batch input rows are `<series keys>, <date>, <features...>`: the model sees only the
+    features; the output joins each input row with its prediction and keeps keys + forecast."""
+    n_keys = len(ctx.settings.data.series_columns) + 1
+    keep = ",".join(str(i) for i in range(n_keys))
+    return {
+        "input_filter": f"$[{n_keys}:]",
+        "join_source": "Input",
+        "output_filter": f"$[{keep},-1]",
+    }
+
+
+def build_batch_transform_step(ctx: BuildContext, preprocess: Any, create_model: Any) -> Any:
+    from sagemaker.core.transformer import Transformer
+
+    from pipelines.sdk import transform_step
+
+    p = ctx.params
+    transformer = Transformer(
+        model_name=create_model.properties.ModelName,
+        instance_type=p.transform_instance_type,
+        instance_count=ctx.settings.instances.transform_count,  # see sdk.transform_step
+        strategy="MultiRecord",
+        max_payload=6,
+        assemble_with="Line",
+        accept="text/csv",
+        output_path=execution_uri(ctx, contract.BATCH_TRANSFORM),
+        output_kms_key=kms_key(ctx),
+        volume_kms_key=kms_key(ctx),
+        base_transform_job_name="forecast",
+        sagemaker_session=ctx.session,
+    )
+    step_args = transformer.transform(
+        data=preprocess.properties.ProcessingOutputConfig.Outputs[
+            contract.OUTPUT_BATCH
+        ].S3Output.S3Uri,
+        content_type="text/csv",
+        split_type="Line",
+        **data_processing(ctx),
+    )
+    return transform_step(
+        p.transform_instance_count,
+        name=contract.BATCH_TRANSFORM,
+        display_name="Batch-Forecast",
+        description=(
+            "Forecasts every store-day of the batch input; each output row holds the series "
+            "key, the date and the forecast sales."
+        ),
+        step_args=step_args,
+        cache_config=cache_config(ctx),
+        retry_policies=job_retry_policies(),
+    )

@@ -1,0 +1,101 @@
+"""Evaluate: score the test window, write evaluation.json (a PropertyFile) and plots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import contract
+from pipelines.steps.common import (
+    BuildContext,
+    cache_config,
+    execution_uri,
+    job_retry_policies,
+    kms_key,
+    processing_network,
+)
+
+
+def evaluation_property_file() -> Any:
+    from sagemaker.core.workflow.properties import PropertyFile
+
+    return PropertyFile(
+        name=contract.EVALUATION_PROPERTY_FILE,
+        output_name=contract.OUTPUT_EVALUATION,
+        path=contract.EVALUATION_FILE,
+    )
+
+
+def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
+                        report: Any) -> Any:
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    p = ctx.params
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    def s3_input(name: str, uri: Any, path: str) -> Any:
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(s3_uri=uri, local_path=path, s3_data_type="S3Prefix",
+                                       s3_input_mode="File"),
+        )
+
+    processor = ScriptProcessor(
+        role=ctx.role,
+        image_uri=ctx.image_uri,
+        command=["python3"],
+        instance_type=p.processing_instance_type,
+        instance_count=p.processing_instance_count,
+        volume_kms_key=kms_key(ctx),
+        output_kms_key=kms_key(ctx),
+        max_runtime_in_seconds=ctx.settings.max_runtime_seconds,
+        base_job_name="evaluate",
+        sagemaker_session=ctx.session,
+        network_config=processing_network(ctx),
+    )
+    step_args = processor.run(
+        code=ctx.assets.evaluate.s3_uri(ctx.settings.s3_root),
+        inputs=[
+            s3_input("model", train.properties.ModelArtifacts.S3ModelArtifacts,
+                     contract.MODEL_INPUT_DIR),
+            s3_input("test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri,
+                     contract.EVAL_TEST_DIR),
+            s3_input("train", outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
+                     contract.EVAL_TRAIN_DIR),
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name=contract.OUTPUT_EVALUATION,
+                s3_output=ProcessingS3Output(
+                    s3_uri=execution_uri(ctx, contract.EVALUATE, contract.OUTPUT_EVALUATION),
+                    local_path=contract.EVALUATION_DIR,
+                    s3_upload_mode="EndOfJob",
+                ),
+            )
+        ],
+        arguments=[
+            "--model-dir", contract.MODEL_INPUT_DIR,
+            "--test-dir", contract.EVAL_TEST_DIR,
+            "--train-dir", contract.EVAL_TRAIN_DIR,
+            "--output-dir", contract.EVALUATION_DIR,
+        ],
+    )
+    return ProcessingStep(
+        name=contract.EVALUATE,
+        display_name="Evaluate-On-Test-Window",
+        description=(
+            "Scores the model on the held-out test window on the sales scale (MSE, RMSE, MAE, "
+            "R2, MAPE, WAPE, RMSPE) next to a naive weekday-mean baseline; writes "
+            "evaluation.json and plots."
+        ),
+        step_args=step_args,
+        property_files=[report],
+        cache_config=cache_config(ctx),
+        retry_policies=job_retry_policies(),
+    )

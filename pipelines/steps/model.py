@@ -1,0 +1,91 @@
+"""RegisterModel and CreateModel: two ModelSteps over the trained model artifact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import contract
+from pipelines.steps.common import BuildContext, api_retry_policies
+
+# The serving container imports SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY; train.py
+# puts the handler at code/inference.py inside model.tar.gz, unpacked to /opt/ml/model.
+SERVING_ENV = {
+    "SAGEMAKER_PROGRAM": contract.INFERENCE_PROGRAM,
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+}
+CONTENT_TYPES = ["text/csv", "application/json", "application/jsonlines"]
+RESPONSE_TYPES = ["text/csv", "application/json", "application/jsonlines"]
+
+
+def _model_builder(ctx: BuildContext, train: Any) -> Any:
+    from sagemaker.core.training.configs import Networking
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    sec = ctx.settings.security
+    network = None
+    if sec.uses_vpc or sec.network_isolation:
+        network = Networking(
+            subnets=list(sec.subnets) or None,
+            security_group_ids=list(sec.security_group_ids) or None,
+            enable_network_isolation=sec.network_isolation or None,
+        )
+    return ModelBuilder(
+        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        image_uri=ctx.image_uri,
+        role_arn=ctx.role,
+        sagemaker_session=ctx.session,
+        env_vars=dict(SERVING_ENV),
+        network=network,
+    )
+
+
+def build_register_step(ctx: BuildContext, train: Any, evaluate: Any) -> Any:
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow.model_step import ModelStep
+
+    p = ctx.params
+    evaluation_uri = Join(
+        on="/",
+        values=[
+            evaluate.properties.ProcessingOutputConfig.Outputs[
+                contract.OUTPUT_EVALUATION
+            ].S3Output.S3Uri,
+            contract.EVALUATION_FILE,
+        ],
+    )
+    step_args = _model_builder(ctx, train).register(
+        model_package_group_name=ctx.settings.model_package_group,
+        content_types=CONTENT_TYPES,
+        response_types=RESPONSE_TYPES,
+        inference_instances=list(ctx.settings.instances.inference_types),
+        transform_instances=[p.transform_instance_type],
+        approval_status=p.model_approval_status,
+        model_metrics=ModelMetrics(
+            model_statistics=MetricsSource(s3_uri=evaluation_uri,
+                                           content_type="application/json"),
+        ),
+        description="XGBoost store-day sales model; metrics from the test window.",
+    )
+    return ModelStep(
+        name=contract.REGISTER_MODEL,
+        display_name="Register-Model-Version",
+        description=(
+            "Registers the model in the model package group with its evaluation metrics and "
+            "the approval status chosen for this run."
+        ),
+        step_args=step_args,
+        retry_policies=api_retry_policies(),
+    )
+
+
+def build_create_model_step(ctx: BuildContext, train: Any) -> Any:
+    from sagemaker.mlops.workflow.model_step import ModelStep
+
+    return ModelStep(
+        name=contract.CREATE_MODEL,
+        display_name="Create-SageMaker-Model",
+        description="Creates the SageMaker Model that the batch forecast runs.",
+        step_args=_model_builder(ctx, train).build(),
+        retry_policies=api_retry_policies(),
+    )

@@ -1,0 +1,115 @@
+"""Preprocess: validate raw data, build features, split train/validation/test/batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import contract
+from pipelines.sdk import as_text
+from pipelines.steps.common import (
+    BuildContext,
+    cache_config,
+    execution_uri,
+    job_retry_policies,
+    kms_key,
+    processing_network,
+)
+
+OUTPUTS = (
+    (contract.OUTPUT_TRAIN, contract.TRAIN_DIR),
+    (contract.OUTPUT_VALIDATION, contract.VALIDATION_DIR),
+    (contract.OUTPUT_TEST, contract.TEST_DIR),
+    (contract.OUTPUT_BATCH, contract.BATCH_DIR),
+)
+
+
+def data_arguments(ctx: BuildContext) -> list[str]:
+    """The column settings, passed explicitly so the script never guesses the schema."""
+    data = ctx.settings.data
+    args = [
+        "--date-column", data.date_column,
+        "--series-columns", ",".join(data.series_columns),
+        "--target-column", data.target_column,
+        "--open-column", data.open_column or "",
+    ]
+    if data.categorical_columns is not None:
+        args += ["--categorical-columns", ",".join(data.categorical_columns)]
+    if data.numeric_columns is not None:
+        args += ["--numeric-columns", ",".join(data.numeric_columns)]
+    if data.ignore_columns:
+        args += ["--ignore-columns", ",".join(data.ignore_columns)]
+    return args
+
+
+def build_preprocess_step(ctx: BuildContext) -> Any:
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    p = ctx.params
+    processor = ScriptProcessor(
+        role=ctx.role,
+        image_uri=ctx.image_uri,
+        command=["python3"],
+        instance_type=p.processing_instance_type,
+        instance_count=p.processing_instance_count,
+        volume_kms_key=kms_key(ctx),
+        output_kms_key=kms_key(ctx),
+        max_runtime_in_seconds=ctx.settings.max_runtime_seconds,
+        base_job_name="preprocess",
+        sagemaker_session=ctx.session,
+        network_config=processing_network(ctx),
+    )
+    step_args = processor.run(
+        code=ctx.assets.preprocess.s3_uri(ctx.settings.s3_root),
+        inputs=[
+            ProcessingInput(
+                input_name="data",
+                s3_input=ProcessingS3Input(
+                    s3_uri=p.input_data_uri,
+                    local_path=contract.RAW_DATA_DIR,
+                    s3_data_type="S3Prefix",
+                    s3_input_mode="File",
+                ),
+            )
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name=name,
+                s3_output=ProcessingS3Output(
+                    s3_uri=execution_uri(ctx, contract.PREPROCESS, name),
+                    local_path=path,
+                    s3_upload_mode="EndOfJob",
+                ),
+            )
+            for name, path in OUTPUTS
+        ],
+        arguments=[
+            "--input-dir", contract.RAW_DATA_DIR,
+            "--train-dir", contract.TRAIN_DIR,
+            "--validation-dir", contract.VALIDATION_DIR,
+            "--test-dir", contract.TEST_DIR,
+            "--batch-dir", contract.BATCH_DIR,
+            "--horizon", as_text(p.forecast_horizon_days),
+            "--validation-start", p.validation_start_date,
+            "--test-start", p.test_start_date,
+            *data_arguments(ctx),
+        ],
+    )
+    return ProcessingStep(
+        name=contract.PREPROCESS,
+        display_name="Preprocess-Sales-Data",
+        description=(
+            "Validates the raw store-day sales, builds calendar, promotion, closure and "
+            "lagged-sales features no closer than the forecast horizon, and splits the data "
+            "by date into train, validation, test and the batch-forecast input."
+        ),
+        step_args=step_args,
+        cache_config=cache_config(ctx),
+        retry_policies=job_retry_policies(),
+    )

@@ -1,0 +1,92 @@
+"""Train: XGBoost framework container in script mode running training_scripts/train.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import contract
+from pipelines.sdk import as_text
+from pipelines.steps.common import (
+    BuildContext,
+    cache_config,
+    execution_uri,
+    job_retry_policies,
+    kms_key,
+)
+
+# The source directory travels as an input channel rather than an S3 URL the container would
+# download itself: that also works under network isolation.
+CODE_CHANNEL = "code"
+SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/sourcedir.tar.gz"
+
+
+def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
+    from sagemaker.core.shapes import MetricDefinition, StoppingCondition
+    from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig
+    from sagemaker.mlops.workflow.steps import TrainingStep
+    from sagemaker.train.model_trainer import ModelTrainer
+
+    p, sec = ctx.params, ctx.settings.security
+    hyperparameters = {name: as_text(value) for name, value in p.hyperparameters().items()}
+    hyperparameters.update(
+        sagemaker_program=contract.TRAINING_PROGRAM,
+        sagemaker_submit_directory=SUBMIT_DIRECTORY,
+    )
+    networking = None
+    if sec.uses_vpc or sec.network_isolation or sec.inter_container_encryption:
+        networking = Networking(
+            subnets=list(sec.subnets) or None,
+            security_group_ids=list(sec.security_group_ids) or None,
+            enable_network_isolation=sec.network_isolation or None,
+            enable_inter_container_traffic_encryption=sec.inter_container_encryption or None,
+        )
+    trainer = ModelTrainer(
+        training_image=ctx.image_uri,
+        role=ctx.role,
+        sagemaker_session=ctx.session,
+        base_job_name="train",
+        compute=Compute(
+            instance_type=p.training_instance_type,
+            instance_count=p.training_instance_count,
+            volume_kms_key_id=kms_key(ctx),
+        ),
+        networking=networking,
+        stopping_condition=StoppingCondition(
+            max_runtime_in_seconds=ctx.settings.max_runtime_seconds
+        ),
+        hyperparameters=hyperparameters,
+        output_data_config=OutputDataConfig(
+            s3_output_path=execution_uri(ctx, contract.TRAIN),
+            kms_key_id=kms_key(ctx),
+        ),
+    ).with_metric_definitions(
+        [MetricDefinition(name=name, regex=regex) for name, regex in contract.METRIC_DEFINITIONS]
+    )
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+    step_args = trainer.train(
+        input_data_config=[
+            InputData(
+                channel_name=contract.CHANNEL_TRAIN,
+                data_source=outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
+            ),
+            InputData(
+                channel_name=contract.CHANNEL_VALIDATION,
+                data_source=outputs[contract.OUTPUT_VALIDATION].S3Output.S3Uri,
+            ),
+            InputData(
+                channel_name=CODE_CHANNEL,
+                data_source=ctx.assets.training.s3_uri(ctx.settings.s3_root),
+            ),
+        ]
+    )
+    return TrainingStep(
+        name=contract.TRAIN,
+        display_name="Train-XGBoost-Model",
+        description=(
+            "Fits an XGBoost regressor on log sales with early stopping on the validation "
+            "window; saves the model, its feature schema and its inference handler."
+        ),
+        step_args=step_args,
+        cache_config=cache_config(ctx),
+        retry_policies=job_retry_policies(),
+    )

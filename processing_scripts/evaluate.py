@@ -1,0 +1,262 @@
+"""Score the trained model on the test window and write evaluation.json plus PNG plots.
+
+evaluation.json follows the model-quality shape SageMaker's model registry displays
+(`regression_metrics.<name>.value` / `.standard_deviation`), adds the forecasting metrics
+(MAPE, WAPE, RMSPE) and the same metrics for a naive baseline (each series' weekday mean over
+the training window) so the model's skill is visible at a glance. Standard deviations are
+taken across series: how much the metric varies from one store to the next.
+
+Runs in the SageMaker XGBoost 3.0-5 image as a processing job, or from a shell:
+
+    python processing_scripts/evaluate.py --model-dir out/model --test-dir out/test \
+        --train-dir out/train --output-dir out/evaluation
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+MODEL_FILE = "xgboost-model.ubj"
+SCHEMA_FILE = "feature_schema.json"
+EVALUATION_FILE = "evaluation.json"
+METRIC_NAMES = ("mse", "rmse", "mae", "r2", "mape", "wape", "rmspe")
+
+
+class EvaluationError(ValueError):
+    """Missing or unusable model or data: the message names the file."""
+
+
+def unpack_model(model_dir: Path, into: Path) -> Path:
+    """Return a folder holding the model files: model_dir itself, or model.tar.gz unpacked."""
+    if (model_dir / MODEL_FILE).is_file():
+        return model_dir
+    archive = model_dir / "model.tar.gz"
+    if not archive.is_file():
+        raise EvaluationError(f"no model.tar.gz or {MODEL_FILE} in {model_dir}")
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()
+                   and not m.name.startswith(("/", "..")) and ".." not in Path(m.name).parts]
+        tar.extractall(into, members=members)
+    if not (into / MODEL_FILE).is_file():
+        raise EvaluationError(f"{archive} holds no {MODEL_FILE}")
+    return into
+
+
+def load_model(folder: Path) -> tuple[xgb.Booster, dict[str, Any]]:
+    booster = xgb.Booster()
+    booster.load_model(str(folder / MODEL_FILE))
+    schema_path = folder / SCHEMA_FILE
+    if not schema_path.is_file():
+        raise EvaluationError(f"the model has no {SCHEMA_FILE}")
+    return booster, json.loads(schema_path.read_text())
+
+
+def predict_sales(booster: xgb.Booster, frame: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
+    """Predictions on the original sales scale (the model learns log1p(sales))."""
+    names = [f["name"] for f in schema["features"]]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise EvaluationError(f"test data lacks feature column(s) {missing}")
+    raw = booster.inplace_predict(frame[names].to_numpy(dtype="float32"))
+    return np.clip(np.expm1(np.asarray(raw, dtype="float64")), 0, None)
+
+
+def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Point metrics; the percentage metrics use days with positive sales only."""
+    error = predicted - actual
+    mse = float(np.mean(error**2))
+    variance = float(np.var(actual))
+    positive = actual > 0
+    ratio = error[positive] / actual[positive]
+    return {
+        "mse": mse,
+        "rmse": float(np.sqrt(mse)),
+        "mae": float(np.mean(np.abs(error))),
+        "r2": float(1 - mse / variance) if variance > 0 else 0.0,
+        "mape": float(np.mean(np.abs(ratio))),
+        "wape": float(np.sum(np.abs(error)) / np.sum(np.abs(actual))),
+        "rmspe": float(np.sqrt(np.mean(ratio**2))),
+    }
+
+
+def metrics_report(actual: np.ndarray, predicted: np.ndarray,
+                   series: pd.Series) -> dict[str, dict[str, float]]:
+    """{"metric": {"value", "standard_deviation"}} with the deviation across series."""
+    overall = regression_metrics(actual, predicted)
+    per_series = pd.DataFrame(
+        [regression_metrics(actual[idx], predicted[idx])
+         for idx in series.groupby(series).indices.values()]
+    )
+    return {
+        name: {
+            "value": overall[name],
+            "standard_deviation": float(per_series[name].std(ddof=0)) if len(per_series) else 0.0,
+        }
+        for name in METRIC_NAMES
+    }
+
+
+def naive_forecast(train: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
+    """Each series' mean sales on the same weekday over the training window (series mean as
+    a fallback, then the global mean)."""
+    keys = schema["series_columns"]
+    date, target = schema["date_column"], schema["target_column"]
+    history = train.assign(_dow=pd.to_datetime(train[date]).dt.day_of_week)
+    by_dow = history.groupby([*keys, "_dow"])[target].mean().rename("_by_dow")
+    by_series = history.groupby(keys)[target].mean().rename("_by_series")
+    scored = test[[*keys, date]].assign(_dow=pd.to_datetime(test[date]).dt.day_of_week)
+    scored = scored.join(by_dow, on=[*keys, "_dow"]).join(by_series, on=keys)
+    guess = scored["_by_dow"].fillna(scored["_by_series"]).fillna(history[target].mean())
+    return guess.to_numpy(dtype="float64")
+
+
+def evaluate(booster: xgb.Booster, schema: dict[str, Any], test: pd.DataFrame,
+             train: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
+    """The evaluation report (what evaluation.json holds) and the test predictions."""
+    target = schema["target_column"]
+    actual = test[target].to_numpy(dtype="float64")
+    series = test[schema["series_columns"]].astype(str).agg("|".join, axis=1)
+    predicted = predict_sales(booster, test, schema)
+    naive = naive_forecast(train, test, schema)
+    model_metrics = metrics_report(actual, predicted, series)
+    naive_metrics = metrics_report(actual, naive, series)
+    report = {
+        "regression_metrics": model_metrics,
+        "naive_baseline": {
+            "description": "per-series weekday mean of the training window",
+            "regression_metrics": naive_metrics,
+        },
+        "skill": {
+            f"{name}_improvement_vs_naive": 1 - model_metrics[name]["value"]
+            / naive_metrics[name]["value"]
+            for name in ("mape", "wape", "rmspe")
+            if naive_metrics[name]["value"] > 0
+        },
+        "test_window": schema["windows"]["test"],
+        "test_rows": len(test),
+        "series": int(series.nunique()),
+    }
+    return report, predicted
+
+
+def write_plots(test: pd.DataFrame, predicted: np.ndarray, schema: dict[str, Any],
+                booster: xgb.Booster, folder: Path) -> list[str]:
+    """Predicted vs actual for a few series, error by series, feature importance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys, date, target = schema["series_columns"], schema["date_column"], schema["target_column"]
+    frame = test[[*keys, date, target]].copy()
+    frame["prediction"] = predicted
+    frame["series"] = frame[keys].astype(str).agg("|".join, axis=1)
+    frame[date] = pd.to_datetime(frame[date])
+    written = []
+
+    top = frame.groupby("series")[target].sum().sort_values(ascending=False).index[:4]
+    fig, axes = plt.subplots(len(top), 1, figsize=(10, 2.6 * len(top)), sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], top, strict=False):
+        part = frame[frame["series"] == name].sort_values(date)
+        ax.plot(part[date], part[target], marker=".", label="actual")
+        ax.plot(part[date], part["prediction"], marker=".", label="predicted")
+        ax.set_title(f"{'/'.join(keys)} {name}")
+        ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(folder / "predicted_vs_actual.png", dpi=80)
+    plt.close(fig)
+    written.append("predicted_vs_actual.png")
+
+    positive = frame[frame[target] > 0]
+    ape = ((positive["prediction"] - positive[target]).abs() / positive[target])
+    by_series = ape.groupby(positive["series"]).mean().sort_values()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(range(len(by_series)), by_series.to_numpy() * 100)
+    ax.set_ylabel("MAPE %")
+    ax.set_xlabel(f"{'/'.join(keys)} (sorted)")
+    ax.set_title("Test MAPE by series")
+    fig.tight_layout()
+    fig.savefig(folder / "error_by_series.png", dpi=80)
+    plt.close(fig)
+    written.append("error_by_series.png")
+
+    gain = booster.get_score(importance_type="gain")
+    ranked = sorted(gain.items(), key=lambda kv: kv[1])[-20:]
+    fig, ax = plt.subplots(figsize=(8, 6))
+    ax.barh([k for k, _ in ranked], [v for _, v in ranked])
+    ax.set_title("Feature importance (gain)")
+    fig.tight_layout()
+    fig.savefig(folder / "feature_importance.png", dpi=80)
+    plt.close(fig)
+    written.append("feature_importance.png")
+    return written
+
+
+def read_parquet(directory: Path, name: str) -> pd.DataFrame:
+    path = directory / name
+    if not path.is_file():
+        raise EvaluationError(f"no {name} in {directory}")
+    frame = pd.read_parquet(path)
+    if frame.empty:
+        raise EvaluationError(f"{path} has no rows")
+    return frame
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Evaluate the model on the test window.")
+    parser.add_argument("--model-dir", default="/opt/ml/processing/input/model",
+                        help="folder with model.tar.gz (or the unpacked model files)")
+    parser.add_argument("--test-dir", default="/opt/ml/processing/input/test")
+    parser.add_argument("--train-dir", default="/opt/ml/processing/input/train",
+                        help="training window, for the naive baseline")
+    parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".evaluate.", dir=output))
+    try:
+        try:
+            booster, schema = load_model(unpack_model(Path(args.model_dir), work / "model"))
+            test = read_parquet(Path(args.test_dir), "test.parquet")
+            train = read_parquet(Path(args.train_dir), "train.parquet")
+            report, predicted = evaluate(booster, schema, test, train)
+        except (EvaluationError, xgb.core.XGBoostError) as exc:
+            print(f"evaluate: error: {exc}", file=sys.stderr)
+            return 2
+        staged = work / "out"
+        staged.mkdir()
+        if not args.no_plots:
+            report["plots"] = write_plots(test, predicted, schema, booster, staged)
+        (staged / EVALUATION_FILE).write_text(json.dumps(report, indent=2, sort_keys=True))
+        for child in staged.iterdir():
+            os.replace(child, output / child.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    m, n = report["regression_metrics"], report["naive_baseline"]["regression_metrics"]
+    print(
+        f"evaluate: test MAPE {m['mape']['value']:.4f} (naive {n['mape']['value']:.4f}), "
+        f"RMSPE {m['rmspe']['value']:.4f} (naive {n['rmspe']['value']:.4f}), "
+        f"WAPE {m['wape']['value']:.4f}, R2 {m['r2']['value']:.3f} over {report['test_rows']} rows"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

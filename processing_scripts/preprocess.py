@@ -1,0 +1,617 @@
+"""Turn raw store-day sales into leakage-free forecasting features and time-based splits.
+
+Runs in the SageMaker XGBoost 3.0-5 image (Python 3.10, pandas 2.2) as a processing job, under
+SageMaker local mode, under the project's local runner, and from a shell:
+
+    python processing_scripts/preprocess.py --input-dir data/ --train-dir out/train ...
+
+Every path arrives as an argument (defaults are the SageMaker container paths). The functions
+are pure; `main` does the file I/O, writes each output under a temporary name and renames it
+only when everything succeeded, so a failed run leaves no partial result behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SCHEMA_VERSION = 1
+TARGET_TRANSFORM = "log1p"
+DATA_SUFFIXES = (".csv", ".parquet", ".pq")
+SERIES_ID = "__series_id"
+
+
+class DataError(ValueError):
+    """Bad input data: the message names the file, column or row."""
+
+
+@dataclass(frozen=True)
+class ColumnConfig:
+    """Which columns mean what. Defaults are the Rossmann names."""
+
+    date_column: str = "Date"
+    series_columns: tuple[str, ...] = ("Store",)
+    target_column: str = "Sales"
+    open_column: str | None = "Open"
+    categorical_columns: tuple[str, ...] | None = None
+    numeric_columns: tuple[str, ...] | None = None
+    ignore_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Inclusive date windows of the time-based split."""
+
+    train_start: pd.Timestamp
+    train_end: pd.Timestamp
+    validation_start: pd.Timestamp
+    validation_end: pd.Timestamp
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp
+
+    def as_json(self) -> dict[str, list[str]]:
+        fmt = "%Y-%m-%d"
+        return {
+            "train": [self.train_start.strftime(fmt), self.train_end.strftime(fmt)],
+            "validation": [self.validation_start.strftime(fmt), self.validation_end.strftime(fmt)],
+            "test": [self.test_start.strftime(fmt), self.test_end.strftime(fmt)],
+        }
+
+
+@dataclass
+class FeatureFrames:
+    """What preprocess produces, before anything is written."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    batch: pd.DataFrame
+    schema: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def list_data_files(path: Path) -> list[Path]:
+    """One file, or the CSV/Parquet files of a folder (recursively), sorted by name."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"input {path}: no such file or folder")
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+    if not files:
+        raise DataError(f"input {path}: no .csv or .parquet files in this folder")
+    kinds = {"csv" if p.suffix.lower() == ".csv" else "parquet" for p in files}
+    if len(kinds) > 1:
+        raise DataError(
+            f"input {path}: mixes CSV and Parquet files; put one format in a folder"
+        )
+    return files
+
+
+def read_data(path: Path) -> pd.DataFrame:
+    """Read one file or a folder of CSV or Parquet files into one frame."""
+    frames = []
+    for file in list_data_files(path):
+        try:
+            if file.suffix.lower() == ".csv":
+                # utf-8-sig strips a BOM; the C parser accepts Windows line endings.
+                frame = pd.read_csv(file, encoding="utf-8-sig", low_memory=False)
+            else:
+                frame = pd.read_parquet(file)
+        except pd.errors.EmptyDataError as exc:
+            raise DataError(f"{file}: the file is empty") from exc
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+            raise DataError(f"{file}: cannot be read: {exc}") from exc
+        if frame.empty:
+            raise DataError(f"{file}: has a header but no rows")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[str]]:
+    """Check the schema and return a clean frame (parsed dates, numeric target) plus notes.
+
+    Raises DataError naming the column and the first offending row.
+    """
+    notes: list[str] = []
+    required = [cols.date_column, *cols.series_columns, cols.target_column]
+    if cols.open_column:
+        required.append(cols.open_column)
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"missing required column(s) {missing}; the data has {list(raw.columns)}"
+        )
+    frame = raw.copy()
+    dates = pd.to_datetime(frame[cols.date_column], errors="coerce", format="mixed")
+    bad = dates.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"column {cols.date_column!r}: unparsable date {frame[cols.date_column].iloc[row]!r} "
+            f"at row {row + 1}"
+        )
+    frame[cols.date_column] = dates.dt.normalize()
+    target = pd.to_numeric(frame[cols.target_column], errors="coerce")
+    non_numeric = target.isna() & frame[cols.target_column].notna()
+    if non_numeric.any():
+        row = int(np.flatnonzero(non_numeric.to_numpy())[0])
+        raise DataError(
+            f"column {cols.target_column!r}: non-numeric value "
+            f"{frame[cols.target_column].iloc[row]!r} at row {row + 1}"
+        )
+    negative = target < 0
+    if negative.any():
+        row = int(np.flatnonzero(negative.to_numpy())[0])
+        raise DataError(
+            f"column {cols.target_column!r}: negative value {target.iloc[row]} at row {row + 1}"
+        )
+    if target.isna().any():
+        n = int(target.isna().sum())
+        notes.append(f"dropped {n} row(s) with an empty {cols.target_column!r}")
+    frame[cols.target_column] = target.astype("float64")
+    frame = frame.loc[target.notna()].reset_index(drop=True)
+    for column in cols.series_columns:
+        if frame[column].isna().any():
+            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            raise DataError(f"column {column!r}: empty series key at row {row + 1}")
+    keys = [*cols.series_columns, cols.date_column]
+    dup = frame.duplicated(subset=keys, keep=False)
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        example = {k: str(frame[k].iloc[row]) for k in keys}
+        raise DataError(
+            f"{int(dup.sum())} rows share the same series and date, e.g. {example} "
+            f"(first at row {row + 1})"
+        )
+    if cols.open_column:
+        frame[cols.open_column] = pd.to_numeric(frame[cols.open_column], errors="coerce")
+    return frame, notes
+
+
+def infer_roles(frame: pd.DataFrame, cols: ColumnConfig) -> tuple[list[str], list[str], list[str]]:
+    """Split the covariates into numeric and categorical, and list the ignored ones."""
+    reserved = {cols.date_column, cols.target_column, *cols.series_columns, *cols.ignore_columns}
+    if cols.open_column:
+        reserved.add(cols.open_column)
+    candidates = [c for c in frame.columns if c not in reserved]
+    explicit = (cols.categorical_columns or ()) + (cols.numeric_columns or ())
+    unknown = [c for c in explicit if c not in frame.columns]
+    if unknown:
+        raise DataError(f"configured covariate column(s) {unknown} are not in the data")
+    categorical: list[str] = list(cols.categorical_columns or ())
+    numeric: list[str] = list(cols.numeric_columns or ())
+    ignored: list[str] = [c for c in cols.ignore_columns if c in frame.columns]
+    both_given = cols.categorical_columns is not None and cols.numeric_columns is not None
+    for column in candidates:
+        if column in categorical or column in numeric:
+            continue
+        if both_given:
+            ignored.append(column)
+            continue
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            numeric.append(column)
+        elif values.nunique(dropna=True) <= 1000:
+            categorical.append(column)
+        else:
+            ignored.append(column)
+    return numeric, categorical, ignored
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def resolve_windows(
+    dates: pd.Series, horizon: int, validation_start: str | None, test_start: str | None
+) -> Windows:
+    """Test = the last `horizon` days unless given; validation = the `horizon` days before it."""
+    first, last = dates.min(), dates.max()
+    test = pd.Timestamp(test_start) if test_start else last - pd.Timedelta(days=horizon - 1)
+    validation = (
+        pd.Timestamp(validation_start)
+        if validation_start
+        else test - pd.Timedelta(days=horizon)
+    )
+    if not first < validation < test <= last:
+        raise DataError(
+            f"windows do not fit the data ({first:%Y-%m-%d}..{last:%Y-%m-%d}): "
+            f"validation starts {validation:%Y-%m-%d}, test starts {test:%Y-%m-%d}"
+        )
+    return Windows(
+        train_start=first,
+        train_end=validation - pd.Timedelta(days=1),
+        validation_start=validation,
+        validation_end=test - pd.Timedelta(days=1),
+        test_start=test,
+        test_end=last,
+    )
+
+
+# --------------------------------------------------------------------------- features
+
+
+def lag_days(horizon: int) -> list[int]:
+    """Lags no closer than the horizon: the horizon itself, the next four same-weekday lags
+    at or beyond it, and one year (364 days keeps the weekday)."""
+    first_weekly = -(-horizon // 7) * 7
+    lags = {horizon, *(first_weekly + 7 * k for k in range(4)), 364}
+    return sorted(lag for lag in lags if lag >= horizon)
+
+
+class DayGrid:
+    """Values laid out as (every day) x (series) matrices, looked up again row by row.
+
+    Lags and rolling windows become shifts of a matrix, so gaps in the data (missing days)
+    are handled by the calendar, not by row order.
+    """
+
+    def __init__(self, frame: pd.DataFrame, cols: ColumnConfig) -> None:
+        self.frame, self.cols = frame, cols
+        dates = frame[cols.date_column]
+        self.index = pd.date_range(dates.min(), dates.max(), freq="D")
+        self.series = pd.Index(sorted(frame[SERIES_ID].unique()))
+        self.day_pos = (dates - self.index[0]).dt.days.to_numpy()
+        self.series_pos = self.series.get_indexer(frame[SERIES_ID])
+
+    def matrix(self, values: pd.Series) -> pd.DataFrame:
+        grid = np.full((len(self.index), len(self.series)), np.nan)
+        grid[self.day_pos, self.series_pos] = values.to_numpy(dtype="float64")
+        return pd.DataFrame(grid, index=self.index, columns=self.series)
+
+    def at_rows(self, matrices: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {name: m.to_numpy()[self.day_pos, self.series_pos] for name, m in matrices.items()},
+            index=self.frame.index,
+        )
+
+
+def history_features(
+    grid: DayGrid, cols: ColumnConfig, horizon: int, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """Target lags and rolling statistics per series, each using only days at least
+    `horizon` days before the row and strictly before `cutoff` (the test window start).
+
+    Closed days count as missing, not zero, so they do not drag the statistics down.
+    """
+    frame = grid.frame
+    target = frame[cols.target_column].where(frame[cols.date_column] < cutoff)
+    if cols.open_column:
+        target = target.where(frame[cols.open_column].fillna(1) != 0)
+    wide = grid.matrix(np.log1p(target))
+    out: dict[str, pd.DataFrame] = {}
+    for lag in lag_days(horizon):
+        out[f"lag_{lag}"] = wide.shift(lag)
+    base = wide.shift(horizon)
+    for window in (7, 28, 91):
+        rolled = base.rolling(window, min_periods=max(2, window // 4))
+        out[f"roll_mean_{window}"] = rolled.mean()
+        if window == 28:
+            out[f"roll_std_{window}"] = rolled.std()
+    first_weekly = -(-horizon // 7) * 7
+    weekly = [wide.shift(first_weekly + 7 * k) for k in range(4)]
+    out["same_weekday_mean_4"] = sum(w.fillna(0) for w in weekly) / sum(
+        w.notna().astype(float) for w in weekly
+    ).replace(0, np.nan)
+    return grid.at_rows(out)
+
+
+def schedule_features(grid: DayGrid, cols: ColumnConfig, numeric: list[str]) -> pd.DataFrame:
+    """What is known ahead of time around each day: the covariates of the day before and
+    after (a promotion starting tomorrow), and the distance to the nearest closed day (stores
+    sell more just before and after a closure)."""
+    frame = grid.frame
+    out: dict[str, pd.DataFrame] = {}
+    for column in numeric:
+        values = grid.matrix(pd.to_numeric(frame[column], errors="coerce"))
+        out[f"{column}_prev_day"] = values.shift(1)
+        out[f"{column}_next_day"] = values.shift(-1)
+    if cols.open_column:
+        closed = grid.matrix((frame[cols.open_column].fillna(1) == 0).astype(float))
+        day = pd.DataFrame(
+            np.repeat(np.arange(len(grid.index), dtype="float64")[:, None], len(grid.series), 1),
+            index=closed.index, columns=closed.columns,
+        )
+        closed_day = day.where(closed == 1)
+        out["days_since_closed"] = (day - closed_day.ffill()).clip(upper=60)
+        out["days_until_closed"] = (closed_day.bfill() - day).clip(upper=60)
+    return grid.at_rows(out)
+
+
+def calendar_features(dates: pd.Series) -> pd.DataFrame:
+    """Calendar parts that the model can learn seasonality from."""
+    iso = dates.dt.isocalendar()
+    return pd.DataFrame(
+        {
+            "day_of_week": dates.dt.day_of_week.astype("float64"),
+            "day_of_month": dates.dt.day.astype("float64"),
+            "day_of_year": dates.dt.day_of_year.astype("float64"),
+            "week_of_year": iso["week"].astype("float64").to_numpy(),
+            "month": dates.dt.month.astype("float64"),
+            "year": dates.dt.year.astype("float64"),
+            "days_to_month_end": (dates.dt.days_in_month - dates.dt.day).astype("float64"),
+        },
+        index=dates.index,
+    )
+
+
+def series_encodings(
+    frame: pd.DataFrame, cols: ColumnConfig, train_mask: pd.Series
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Series-level target statistics fitted on the training window only (log scale)."""
+    log_target = np.log1p(frame[cols.target_column])
+    usable = train_mask & (frame[cols.target_column] > 0)
+    weekday = frame[cols.date_column].dt.day_of_week
+    train = pd.DataFrame(
+        {"s": frame.loc[usable, SERIES_ID], "dow": weekday[usable], "y": log_target[usable]}
+    )
+    series_mean = train.groupby("s")["y"].mean()
+    series_dow = train.groupby(["s", "dow"])["y"].mean()
+    global_mean = float(train["y"].mean()) if len(train) else 0.0
+    encoded = pd.DataFrame(index=frame.index)
+    encoded["series_mean_log_target"] = frame[SERIES_ID].map(series_mean).astype("float64")
+    pairs = pd.MultiIndex.from_arrays([frame[SERIES_ID], weekday])
+    encoded["series_weekday_mean_log_target"] = series_dow.reindex(pairs).to_numpy()
+    fitted = {"global_mean_log_target": global_mean, "series_count": int(series_mean.size)}
+    return encoded, fitted
+
+
+def fit_categories(values: pd.Series) -> list[str]:
+    """Category map fitted on the training window: sorted distinct values as strings."""
+    return sorted(values.dropna().astype(str).unique().tolist())
+
+
+def encode_categories(values: pd.Series, categories: list[str]) -> pd.Series:
+    """Integer codes in the fitted order; a value never seen in training becomes missing."""
+    lookup = {value: float(i) for i, value in enumerate(categories)}
+    as_text = values.astype("string")
+    return as_text.map(lookup).astype("float64")
+
+
+def build_features(
+    raw: pd.DataFrame,
+    cols: ColumnConfig,
+    horizon: int,
+    validation_start: str | None = None,
+    test_start: str | None = None,
+) -> FeatureFrames:
+    """Validate, engineer features and split by date. Pure: no file I/O."""
+    if horizon < 1:
+        raise DataError(f"horizon must be at least 1 day, got {horizon}")
+    frame, notes = validate(raw, cols)
+    numeric, categorical, ignored = infer_roles(frame, cols)
+    if ignored:
+        notes.append(f"ignored column(s) {ignored}")
+    frame = frame.sort_values([*cols.series_columns, cols.date_column]).reset_index(drop=True)
+    frame[SERIES_ID] = (
+        frame[list(cols.series_columns)].astype(str).agg("|".join, axis=1)
+        if len(cols.series_columns) > 1
+        else frame[cols.series_columns[0]].astype(str)
+    )
+    windows = resolve_windows(frame[cols.date_column], horizon, validation_start, test_start)
+    dates = frame[cols.date_column]
+    train_mask = dates <= windows.train_end
+    counts = frame.loc[train_mask].groupby(SERIES_ID).size()
+    short = sorted(set(frame[SERIES_ID]) - set(counts[counts >= horizon].index))
+    if short:
+        notes.append(
+            f"{len(short)} series have fewer than {horizon} training rows (e.g. {short[:3]}); "
+            "their history features are mostly missing"
+        )
+
+    grid = DayGrid(frame, cols)
+    parts = [
+        calendar_features(dates),
+        history_features(grid, cols, horizon, windows.test_start),
+        schedule_features(grid, cols, numeric),
+    ]
+    encoded, fitted = series_encodings(frame, cols, train_mask)
+    parts.append(encoded)
+    feature_specs: list[dict[str, Any]] = []
+    covariates = pd.DataFrame(index=frame.index)
+    for column in numeric:
+        covariates[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    category_maps: dict[str, list[str]] = {}
+    for column in [*cols.series_columns, *categorical]:
+        categories = fit_categories(frame.loc[train_mask, column])
+        category_maps[column] = categories
+        name = column if column not in cols.series_columns else f"{column}_code"
+        covariates[name] = encode_categories(frame[column], categories)
+        unseen = frame.loc[~train_mask, column].dropna().astype(str)
+        new = sorted(set(unseen) - set(categories))
+        if new:
+            notes.append(f"column {column!r}: value(s) {new[:5]} unseen in training are missing")
+    parts.insert(0, covariates)
+    features = pd.concat(parts, axis=1)
+
+    for column in features.columns:
+        source = column[: -len("_code")] if column.endswith("_code") else column
+        if source in category_maps:
+            feature_specs.append(
+                {"name": column, "type": "categorical", "source": source,
+                 "categories": category_maps[source]}
+            )
+        else:
+            feature_specs.append({"name": column, "type": "numeric"})
+
+    keep = frame[cols.target_column] > 0
+    if cols.open_column:
+        keep &= frame[cols.open_column].fillna(1) != 0
+    key_frame = frame[[*cols.series_columns, cols.date_column]]
+    model_frame = pd.concat(
+        [key_frame, frame[[cols.target_column]], features], axis=1
+    )
+
+    def window(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        mask = keep & (dates >= start) & (dates <= end)
+        return model_frame.loc[mask].reset_index(drop=True)
+
+    train = window(windows.train_start, windows.train_end)
+    validation = window(windows.validation_start, windows.validation_end)
+    test = window(windows.test_start, windows.test_end)
+    for name, part in (("train", train), ("validation", validation), ("test", test)):
+        if part.empty:
+            raise DataError(f"the {name} window {windows.as_json()[name]} has no usable rows")
+    batch_mask = (dates >= windows.test_start) & (dates <= windows.test_end)
+    if cols.open_column:
+        batch_mask &= frame[cols.open_column].fillna(1) != 0
+    batch = pd.concat([key_frame, features], axis=1).loc[batch_mask].reset_index(drop=True)
+
+    schema: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "date_column": cols.date_column,
+        "series_columns": list(cols.series_columns),
+        "target_column": cols.target_column,
+        "open_column": cols.open_column,
+        "target_transform": TARGET_TRANSFORM,
+        "horizon_days": horizon,
+        "windows": windows.as_json(),
+        "features": feature_specs,
+        "columns": {
+            "numeric": numeric,
+            "categorical": categorical,
+            "ignored": ignored,
+        },
+        "encodings": fitted,
+        "rows": {"train": len(train), "validation": len(validation), "test": len(test),
+                 "batch": len(batch)},
+        "notes": notes,
+    }
+    return FeatureFrames(train, validation, test, batch, schema, notes)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_outputs(frames: FeatureFrames, targets: dict[str, Path], batch_file: str,
+                  schema_file: str, files: dict[str, str]) -> None:
+    """Write every output into a temporary sibling folder, then swap them into place."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, directory in targets.items():
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+            staged.append((tmp, directory))
+            if name == "batch":
+                frame = frames.batch.copy()
+                date = frames.schema["date_column"]
+                frame[date] = frame[date].dt.strftime("%Y-%m-%d")
+                frame.to_csv(tmp / batch_file, header=False, index=False, na_rep="")
+            else:
+                getattr(frames, name).to_parquet(tmp / files[name], index=False)
+            if name == "train":
+                (tmp / schema_file).write_text(json.dumps(frames.schema, indent=2, sort_keys=True))
+        for tmp, directory in staged:
+            if directory.exists():
+                for child in directory.iterdir():
+                    if child.is_dir():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+            directory.mkdir(parents=True, exist_ok=True)
+            for child in tmp.iterdir():
+                os.replace(child, directory / child.name)
+    finally:
+        for tmp, _ in staged:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _date_or_auto(value: str) -> str | None:
+    return None if value.strip().lower() in ("", "auto") else value.strip()
+
+
+def _columns(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Validate raw sales data, build forecasting features, split by date."
+    )
+    parser.add_argument("--input-dir", default="/opt/ml/processing/input/data",
+                        help="a CSV/Parquet file or a folder of them")
+    parser.add_argument("--train-dir", default="/opt/ml/processing/train")
+    parser.add_argument("--validation-dir", default="/opt/ml/processing/validation")
+    parser.add_argument("--test-dir", default="/opt/ml/processing/test")
+    parser.add_argument("--batch-dir", default="/opt/ml/processing/batch")
+    parser.add_argument("--horizon", type=int, default=42,
+                        help="forecast horizon in days; no feature looks closer than this")
+    parser.add_argument("--validation-start", default="auto",
+                        help="first validation day (YYYY-MM-DD); auto: horizon days before test")
+    parser.add_argument("--test-start", default="auto",
+                        help="first test day (YYYY-MM-DD); auto: the last horizon days")
+    parser.add_argument("--date-column", default="Date")
+    parser.add_argument("--series-columns", default="Store", help="comma-separated key columns")
+    parser.add_argument("--target-column", default="Sales")
+    parser.add_argument("--open-column", default="Open",
+                        help="rows where this is 0 are closed days; empty to disable")
+    parser.add_argument("--categorical-columns", default=None,
+                        help="comma-separated; default: inferred from the data")
+    parser.add_argument("--numeric-columns", default=None,
+                        help="comma-separated; default: inferred from the data")
+    parser.add_argument("--ignore-columns", default="", help="comma-separated")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cols = ColumnConfig(
+        date_column=args.date_column,
+        series_columns=_columns(args.series_columns),
+        target_column=args.target_column,
+        open_column=args.open_column or None,
+        categorical_columns=None if args.categorical_columns is None
+        else _columns(args.categorical_columns),
+        numeric_columns=None if args.numeric_columns is None else _columns(args.numeric_columns),
+        ignore_columns=_columns(args.ignore_columns),
+    )
+    try:
+        if not cols.series_columns:
+            raise DataError("--series-columns must name at least one column")
+        raw = read_data(Path(args.input_dir))
+        frames = build_features(raw, cols, args.horizon, _date_or_auto(args.validation_start),
+                                _date_or_auto(args.test_start))
+    except DataError as exc:
+        print(f"preprocess: error: {exc}", file=sys.stderr)
+        return 2
+    write_outputs(
+        frames,
+        {
+            "train": Path(args.train_dir),
+            "validation": Path(args.validation_dir),
+            "test": Path(args.test_dir),
+            "batch": Path(args.batch_dir),
+        },
+        batch_file="batch.csv",
+        schema_file="feature_schema.json",
+        files={"train": "train.parquet", "validation": "validation.parquet",
+               "test": "test.parquet"},
+    )
+    rows = frames.schema["rows"]
+    print(
+        f"preprocess: {len(frames.schema['features'])} features; rows train={rows['train']} "
+        f"validation={rows['validation']} test={rows['test']} batch={rows['batch']}; "
+        f"windows {json.dumps(frames.schema['windows'])}"
+    )
+    for note in frames.notes:
+        print(f"preprocess: note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

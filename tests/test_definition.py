@@ -1,0 +1,246 @@
+"""The pipeline definition JSON: steps, wiring, parameters, messages, security, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, flatten_steps
+
+from pipelines import contract
+from pipelines.pipeline import definition
+from pipelines.settings import load_settings
+
+VALIDATOR = REPO.parent / "shared" / "tools" / "validate-definition"
+
+
+def gets(node: object) -> list[str]:
+    """Every {"Get": ...} reference below `node`."""
+    if isinstance(node, dict):
+        found = [node["Get"]] if set(node) == {"Get"} else []
+        return found + [g for v in node.values() for g in gets(v)]
+    if isinstance(node, list):
+        return [g for v in node for g in gets(v)]
+    return []
+
+
+def step(definition_: dict, name: str) -> dict:
+    return next(s for s in flatten_steps(definition_["Steps"]) if s["Name"] == name)
+
+
+def test_steps_types_and_order(dev_definition: dict) -> None:
+    top = [(s["Name"], s["Type"]) for s in dev_definition["Steps"]]
+    assert top == [
+        ("Preprocess", "Processing"),
+        ("Train", "Training"),
+        ("Evaluate", "Processing"),
+        ("CheckQuality", "Condition"),
+    ]
+    gate = dev_definition["Steps"][3]["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
+        ("RegisterModel", "RegisterModel"),
+        ("CreateModel", "Model"),
+        ("BatchTransform", "Transform"),
+    ]
+    assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
+
+
+def test_steps_are_wired_through_property_references(dev_definition: dict) -> None:
+    train = step(dev_definition, "Train")["Arguments"]
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+                for c in train["InputDataConfig"]}
+    assert channels["train"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    assert channels["validation"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri"}
+    evaluate = gets(step(dev_definition, "Evaluate")["Arguments"]["ProcessingInputs"])
+    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate
+    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri" in evaluate
+    register = step(dev_definition, "RegisterModel")["Arguments"]
+    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
+        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    metrics_uri = register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert metrics_uri["Std:Join"]["Values"] == [
+        {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
+        "evaluation.json",
+    ]
+    transform = step(dev_definition, "BatchTransform")["Arguments"]
+    assert transform["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
+    assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"}
+
+
+def test_every_parameter_is_declared_and_used(dev_definition: dict) -> None:
+    declared = {p["Name"] for p in dev_definition["Parameters"]}
+    used = {g.split(".", 1)[1] for g in gets(dev_definition["Steps"])
+            if g.startswith("Parameters.")}
+    assert declared == used, f"unused: {declared - used}; undeclared: {used - declared}"
+    assert {"InputDataUri", "ProcessingInstanceType", "ProcessingInstanceCount",
+            "TrainingInstanceType", "TrainingInstanceCount", "TransformInstanceType",
+            "TransformInstanceCount", "NumRound", "MaxDepth", "Eta", "MaxTestMape",
+            "MaxTestRmspe", "ModelApprovalStatus"} <= declared
+
+
+def test_parameters_are_wired_where_they_belong(dev_definition: dict) -> None:
+    pre = step(dev_definition, "Preprocess")["Arguments"]
+    assert pre["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
+        "Get": "Parameters.ProcessingInstanceType"}
+    assert pre["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == {
+        "Get": "Parameters.ProcessingInstanceCount"}
+    assert pre["ProcessingInputs"][0]["S3Input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    train = step(dev_definition, "Train")["Arguments"]
+    assert train["ResourceConfig"]["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
+    assert train["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
+    hps = train["HyperParameters"]
+    # hyperparameters are a str->str map: parameters go in as string expressions
+    assert hps["max_depth"] == {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.MaxDepth"}]}}
+    assert hps["sagemaker_program"] == "train.py"
+    tr = step(dev_definition, "BatchTransform")["Arguments"]["TransformResources"]
+    assert tr == {"InstanceType": {"Get": "Parameters.TransformInstanceType"},
+                  "InstanceCount": {"Get": "Parameters.TransformInstanceCount"}}
+    register = step(dev_definition, "RegisterModel")["Arguments"]
+    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+
+
+def test_condition_reads_evaluation_report(dev_definition: dict) -> None:
+    gate = step(dev_definition, "CheckQuality")["Arguments"]["Conditions"]
+    pairs = [(c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]) for c in gate]
+    assert pairs == [
+        ("LessThanOrEqualTo", "regression_metrics.mape.value", {"Get": "Parameters.MaxTestMape"}),
+        ("LessThanOrEqualTo", "regression_metrics.rmspe.value",
+         {"Get": "Parameters.MaxTestRmspe"}),
+    ]
+    property_file = step(dev_definition, "Evaluate")["PropertyFiles"]
+    assert property_file == [{"PropertyFileName": "EvaluationReport",
+                              "OutputName": "evaluation", "FilePath": "evaluation.json"}]
+
+
+def test_fail_message_names_metric_value_and_threshold(dev_definition: dict) -> None:
+    values = step(dev_definition, "ModelQualityFail")["Arguments"]["ErrorMessage"]["Std:Join"][
+        "Values"]
+    text = "".join(v if isinstance(v, str) else "{}" for v in values)
+    assert "MAPE {} (threshold MaxTestMape {})" in text
+    assert "RMSPE {} (threshold MaxTestRmspe {})" in text
+    assert {"Get": "Parameters.MaxTestMape"} in values
+    assert any(isinstance(v, dict) and "Std:JsonGet" in v for v in values)
+
+
+def test_job_steps_have_retries_and_caching(dev_definition: dict) -> None:
+    for s in flatten_steps(dev_definition["Steps"]):
+        assert s.get("DisplayName") and s.get("Description"), s["Name"]
+        if s["Type"] in ("Processing", "Training", "Transform"):
+            assert s["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, s["Name"]
+            kinds = {e for p in s["RetryPolicies"] for e in p["ExceptionType"]}
+            assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR",
+                    "SageMaker.JOB_INTERNAL_ERROR"} <= kinds, s["Name"]
+
+
+def test_outputs_are_per_execution(dev_definition: dict) -> None:
+    outputs = step(dev_definition, "Preprocess")["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    for out in outputs:
+        values = out["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+        assert {"Get": "Execution.PipelineExecutionId"} in values
+
+
+SECURE = {"security": {"kms_key_id": "alias/forecast-key", "subnets": ["subnet-0a1"],
+                       "security_group_ids": ["sg-0b2"], "network_isolation": True,
+                       "inter_container_encryption": True}}
+
+
+@pytest.fixture(scope="module")
+def secure_definition() -> dict:
+    return json.loads(definition(load_settings("dev", SECURE)))
+
+
+def test_security_settings_reach_every_job(secure_definition: dict) -> None:
+    steps = {s["Name"]: s["Arguments"] for s in flatten_steps(secure_definition["Steps"])}
+    for name in ("Preprocess", "Evaluate"):
+        args = steps[name]
+        cluster = args["ProcessingResources"]["ClusterConfig"]
+        assert cluster["VolumeKmsKeyId"] == "alias/forecast-key"
+        assert args["ProcessingOutputConfig"]["KmsKeyId"] == "alias/forecast-key"
+        assert args["NetworkConfig"] == {
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+            "VpcConfig": {"SecurityGroupIds": ["sg-0b2"], "Subnets": ["subnet-0a1"]},
+        }
+    train = steps["Train"]
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] == "alias/forecast-key"
+    assert train["OutputDataConfig"]["KmsKeyId"] == "alias/forecast-key"
+    assert train["VpcConfig"] == {"SecurityGroupIds": ["sg-0b2"], "Subnets": ["subnet-0a1"]}
+    assert train["EnableNetworkIsolation"] is True
+    assert train["EnableInterContainerTrafficEncryption"] is True
+    model = steps["CreateModel"]
+    assert model["VpcConfig"] == {"SecurityGroupIds": ["sg-0b2"], "Subnets": ["subnet-0a1"]}
+    assert model["EnableNetworkIsolation"] is True
+    transform = steps["BatchTransform"]
+    assert transform["TransformOutput"]["KmsKeyId"] == "alias/forecast-key"
+    assert transform["TransformResources"]["VolumeKmsKeyId"] == "alias/forecast-key"
+
+
+def test_no_security_settings_when_unset(dev_definition: dict) -> None:
+    text = json.dumps(dev_definition)
+    for key in ("KmsKeyId", "VolumeKmsKeyId", "VpcConfig", "NetworkConfig",
+                "EnableNetworkIsolation", "InterContainerTrafficEncryption"):
+        assert key not in text, key
+
+
+def test_definition_carries_no_secrets(secure_definition: dict) -> None:
+    text = json.dumps(secure_definition)
+    for needle in ("offline-build", "testing", "aws_secret", "SecretAccessKey", "SessionToken"):
+        assert needle not in text
+
+
+def dry_run(tmp_path: Path, name: str) -> bytes:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+           "AWS_EC2_METADATA_DISABLED": "true"}  # no AWS variables at all
+    result = subprocess.run([sys.executable, "-m", "pipelines.upsert", "--dry-run"], cwd=REPO,
+                            env=env, capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    (tmp_path / name).write_bytes(result.stdout)
+    return result.stdout
+
+
+def test_dry_run_is_byte_identical_across_processes_and_schema_valid(tmp_path: Path) -> None:
+    first, second = dry_run(tmp_path, "a.json"), dry_run(tmp_path, "b.json")
+    assert first == second
+    document = json.loads(first)
+    assert document["Version"] == "2020-12-01"
+    assert first.decode() == json.dumps(document, indent=2, sort_keys=True) + "\n"
+    assert VALIDATOR.is_file(), f"the schema check is expected at {VALIDATOR}"
+    check = subprocess.run([sys.executable, str(VALIDATOR), str(tmp_path / "a.json")],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout
+    assert "0 schema problems" in check.stdout
+
+
+def test_code_locations_are_content_addressed(dev_definition: dict) -> None:
+    from pipelines.code_assets import code_assets
+
+    assets = code_assets()
+    pre = step(dev_definition, "Preprocess")["Arguments"]["ProcessingInputs"]
+    code = next(i for i in pre if i["InputName"] == "code")["S3Input"]["S3Uri"]
+    assert code == assets.preprocess.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
+    assert assets.preprocess.digest[:20] in code
+    # the tarball is reproducible byte for byte
+    from pipelines.code_assets import reproducible_tarball
+
+    assert reproducible_tarball(assets.training.members) == assets.training.payload
+
+
+def test_project_tags_only_when_configured() -> None:
+    settings = load_settings("dev", {"project": {"name": "forecasting", "id": "p-abc123"}})
+    assert settings.all_tags["sagemaker:project-name"] == "forecasting"
+    assert settings.all_tags["sagemaker:project-id"] == "p-abc123"
+    assert "sagemaker:project-name" not in load_settings("dev").all_tags
+
+
+def test_contract_step_names(dev_definition: dict) -> None:
+    names = {s["Name"] for s in flatten_steps(dev_definition["Steps"])}
+    assert names == {contract.PREPROCESS, contract.TRAIN, contract.EVALUATE,
+                     contract.CHECK_QUALITY, contract.REGISTER_MODEL, contract.CREATE_MODEL,
+                     contract.BATCH_TRANSFORM, contract.FAIL}

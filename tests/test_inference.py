@@ -1,0 +1,125 @@
+"""inference/inference.py called as the SageMaker XGBoost container calls it:
+model_fn(model_dir) once, then input_fn -> predict_fn -> output_fn per request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+import inference
+
+
+@pytest.fixture(scope="module")
+def model(prepared: dict[str, Path]) -> inference.Model:
+    return inference.model_fn(str(prepared["model"]))
+
+
+@pytest.fixture(scope="module")
+def batch(prepared: dict[str, Path]) -> pd.DataFrame:
+    return pd.read_csv(prepared["batch"] / "batch.csv", header=None)
+
+
+def invoke(body: bytes | str, content_type: str, accept: str) -> bytes:
+    data = inference.input_fn(body, content_type)
+    return inference.output_fn(inference.predict_fn(data, inference._current_model), accept)
+
+
+def test_csv_matches_the_booster_on_the_sales_scale(model: inference.Model, batch: pd.DataFrame,
+                                                    prepared: dict[str, Path]) -> None:
+    features = batch.iloc[:50, 2:]  # Batch Transform's input filter drops Store and Date
+    body = features.to_csv(header=False, index=False)
+    out = np.loadtxt(invoke(body.encode(), "text/csv", "text/csv").decode().splitlines())
+    booster = xgb.Booster()
+    booster.load_model(str(prepared["model"] / "xgboost-model.ubj"))
+    expected = np.expm1(booster.inplace_predict(features.to_numpy(dtype="float32")))
+    np.testing.assert_allclose(out, expected, rtol=1e-4)
+    assert out.min() > 1000  # store-day sales, not log sales
+
+
+def test_json_named_fields_any_order_with_keys_echoed(model: inference.Model,
+                                                      batch: pd.DataFrame) -> None:
+    row = batch.iloc[0]
+    fields = dict(zip(model.features, row.iloc[2:].tolist(), strict=True))
+    instance = {"Store": int(row[0]), "Date": row[1], **dict(reversed(list(fields.items())))}
+    instance["StoreType"] = model_category(model, "StoreType", fields["StoreType"])
+    reply = json.loads(invoke(json.dumps({"instances": [instance]}), "application/json",
+                              "application/json"))
+    csv_reply = float(invoke(",".join("" if pd.isna(v) else str(v) for v in row.iloc[2:]),
+                             "text/csv", "text/csv"))
+    assert reply["predictions"][0]["Store"] == int(row[0])
+    assert reply["predictions"][0]["Date"] == row[1]
+    assert reply["predictions"][0]["prediction"] == pytest.approx(csv_reply, rel=1e-4)
+
+
+def model_category(model: inference.Model, name: str, code: float) -> str:
+    """The category label behind an encoded value (JSON callers send labels)."""
+    return next(label for label, value in model.categories[name].items() if value == code)
+
+
+def test_jsonlines(model: inference.Model, batch: pd.DataFrame) -> None:
+    lines = "\n".join(
+        json.dumps(dict(zip(model.features, [None if pd.isna(v) else v for v in r.iloc[2:]],
+                            strict=True)))
+        for _, r in batch.iloc[:3].iterrows())
+    out = invoke(lines, "application/jsonlines", "application/jsonlines").decode().splitlines()
+    assert len(out) == 3 and all("prediction" in json.loads(line) for line in out)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"", "text/csv", 400, "the body is empty"),
+        (b"1,2,3", "text/csv", 400, "CSV row 1 has 3 fields; the model expects"),
+        (b'"1,2', "text/csv", 400, "CSV row 1 has 1 fields"),
+        (b"[1, 2]", "application/json", 400, 'expected a JSON object with an "instances" list'),
+        (b'{"rows": []}', "application/json", 400, 'expected a JSON object with an "instances"'),
+        (b'{"instances": [}', "application/json", 400, "malformed JSON at line 1"),
+        (b'{"instances": [{"Promo": 1}]}', "application/json", 400, "instance 0: missing field(s)"),
+        (b"x", "application/x-npy", 415, "unsupported content type 'application/x-npy'"),
+    ],
+)
+def test_bad_requests_are_client_errors(model: inference.Model, body: bytes, content_type: str,
+                                        status: int, message: str) -> None:
+    with pytest.raises(inference.RequestError) as err:
+        inference.input_fn(body, content_type)
+    assert err.value.status_code == status
+    assert message in err.value.message
+
+
+def test_non_numeric_csv_field_is_named(model: inference.Model, batch: pd.DataFrame) -> None:
+    values = ["1"] * len(model.features)
+    values[4] = "abc"
+    with pytest.raises(inference.RequestError, match="CSV row 1, field 5: 'abc' is not a number"):
+        inference.input_fn(",".join(values), "text/csv")
+
+
+def test_unknown_and_wrongly_typed_fields(model: inference.Model) -> None:
+    base = {name: 1.0 for name in model.features}
+    unknown = r"instance 0: unknown field\(s\) \['colour'\]"
+    with pytest.raises(inference.RequestError, match=unknown):
+        inference.input_fn(json.dumps({"instances": [{**base, "colour": 1}]}), "application/json")
+    with pytest.raises(inference.RequestError, match="instance 0, field 'Promo': 'yes' is not"):
+        inference.input_fn(json.dumps({"instances": [{**base, "Promo": "yes"}]}),
+                           "application/json")
+
+
+def test_payload_limit_and_accept(model: inference.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_PAYLOAD_BYTES", "10")
+    with pytest.raises(inference.RequestError) as err:
+        inference.input_fn(b"1" * 11, "text/csv")
+    assert err.value.status_code == 413
+    with pytest.raises(inference.RequestError) as err:
+        inference.output_fn({"predictions": np.array([1.0]), "keys": None}, "application/xml")
+    assert err.value.status_code == 406
+
+
+def test_unseen_category_label_is_missing_not_an_error(model: inference.Model) -> None:
+    base = {name: 1.0 for name in model.features}
+    decoded = inference.input_fn(json.dumps({"instances": [{**base, "StoreType": "zz"}]}),
+                                 "application/json")
+    assert np.isnan(decoded.values[0, model.features.index("StoreType")])

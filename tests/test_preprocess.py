@@ -1,0 +1,198 @@
+"""processing_scripts/preprocess.py: features without leakage, splits, and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import preprocess as pp
+import pytest
+
+COLS = pp.ColumnConfig()
+
+
+def frame(days: int = 140, stores: tuple[int, ...] = (1, 2),
+          start: str = "2015-01-01") -> pd.DataFrame:
+    """A small frame shaped like Rossmann: closed on Sundays, promo on Mondays."""
+    dates = pd.date_range(start, periods=days, freq="D")
+    rows = []
+    for store in stores:
+        for i, d in enumerate(dates):
+            open_ = d.day_of_week != 6
+            rows.append({"Date": d.strftime("%Y-%m-%d"), "Store": store,
+                         "Sales": (1000 * store + 10 * i) if open_ else 0, "Open": int(open_),
+                         "Promo": int(d.day_of_week == 0), "StoreType": "a" if store == 1 else "b"})
+    return pd.DataFrame(rows)
+
+
+def test_lags_are_never_closer_than_the_horizon() -> None:
+    assert pp.lag_days(42) == [42, 49, 56, 63, 364]
+    assert pp.lag_days(10) == [10, 14, 21, 28, 35, 364]
+    assert min(pp.lag_days(400)) >= 400
+
+
+def test_lag_values_come_from_horizon_days_back_and_never_from_the_test_window() -> None:
+    data = frame(days=140)
+    out = pp.build_features(data, COLS, horizon=14)
+    test = out.test
+    assert test["Date"].min() == pd.Timestamp(out.schema["windows"]["test"][0])
+    row = test[(test["Store"] == 1)].iloc[-1]
+    source = data[(data["Store"] == 1) & (pd.to_datetime(data["Date"]) ==
+                                           row["Date"] - pd.Timedelta(days=14))]
+    sales = float(source["Sales"].iloc[0])
+    if sales > 0:
+        assert row["lag_14"] == pytest.approx(np.log1p(sales))
+    # With a 14-day horizon and a 14-day test window, no lag reaches into the test window:
+    # mask the test targets and the features must not change.
+    masked = data.copy()
+    test_start = pd.Timestamp(out.schema["windows"]["test"][0])
+    masked.loc[pd.to_datetime(masked["Date"]) >= test_start, "Sales"] = 1.0
+    again = pp.build_features(masked, COLS, horizon=14)
+    features = [f["name"] for f in out.schema["features"]]
+    pd.testing.assert_frame_equal(out.batch[features], again.batch[features])
+
+
+def test_closed_days_are_dropped_and_count_as_missing_history() -> None:
+    out = pp.build_features(frame(), COLS, horizon=14)
+    for part in (out.train, out.validation, out.test):
+        assert (part["Sales"] > 0).all()
+    assert (pd.to_datetime(out.batch["Date"]).dt.day_of_week != 6).all()
+    # a Monday is one day after the Sunday closure
+    monday = out.train[out.train["Date"].dt.day_of_week == 0]
+    assert (monday["days_since_closed"] == 1).all()
+    saturday = out.train[out.train["Date"].dt.day_of_week == 5]
+    assert (saturday["days_until_closed"] == 1).all()
+
+
+def test_windows_default_to_the_horizon() -> None:
+    out = pp.build_features(frame(days=140), COLS, horizon=14)
+    w = out.schema["windows"]
+    assert w["test"] == ["2015-05-07", "2015-05-20"]
+    assert w["validation"] == ["2015-04-23", "2015-05-06"]
+    assert w["train"] == ["2015-01-01", "2015-04-22"]
+
+
+def test_categories_fitted_on_training_window_and_new_ones_are_missing() -> None:
+    data = frame(days=140)
+    late = pd.to_datetime(data["Date"]) >= "2015-05-10"
+    data.loc[late & (data["Store"] == 2), "StoreType"] = "z"
+    out = pp.build_features(data, COLS, horizon=14)
+    spec = next(f for f in out.schema["features"] if f["name"] == "StoreType")
+    assert spec["categories"] == ["a", "b"]
+    new = out.test[(out.test["Store"] == 2) & (out.test["Date"] >= "2015-05-10")]
+    assert new["StoreType"].isna().all()
+    assert any("unseen in training" in n for n in out.notes)
+
+
+def test_short_series_is_kept_with_missing_history() -> None:
+    data = pd.concat([frame(days=140, stores=(1,)),
+                      frame(days=20, stores=(3,), start="2015-05-01")])
+    out = pp.build_features(data, COLS, horizon=14)
+    assert any("fewer than 14 training rows" in n for n in out.notes)
+    assert (out.batch["Store"] == 3).any()
+    assert out.batch.loc[out.batch["Store"] == 3, "lag_364"].isna().all()
+
+
+def test_missing_covariates_are_inferred_not_required() -> None:
+    data = frame().drop(columns=["Promo", "StoreType"])
+    out = pp.build_features(data, COLS, horizon=14)
+    assert out.schema["columns"] == {"numeric": [], "categorical": [], "ignored": []}
+
+
+def test_other_column_names_and_two_series_keys() -> None:
+    data = frame().rename(columns={"Date": "day", "Sales": "units", "Store": "shop"})
+    data["region"] = "north"
+    data["notes"] = [f"free text {i}" for i in range(len(data))]
+    cols = pp.ColumnConfig(date_column="day", series_columns=("shop", "region"),
+                           target_column="units", open_column="Open", ignore_columns=("notes",))
+    out = pp.build_features(data, cols, horizon=14)
+    assert list(out.batch.columns[:3]) == ["shop", "region", "day"]
+    assert out.schema["series_columns"] == ["shop", "region"]
+    assert out.schema["columns"]["ignored"] == ["notes"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.drop(columns=["Sales"]), "missing required column(s) ['Sales']"),
+        (lambda d: d.assign(Date=d["Date"].where(d.index != 5, "31/31/2015")),
+         "column 'Date': unparsable date '31/31/2015' at row 6"),
+        (lambda d: d.assign(Sales=d["Sales"].astype(object).where(d.index != 3, "lots")),
+         "column 'Sales': non-numeric value 'lots' at row 4"),
+        (lambda d: d.assign(Sales=d["Sales"].where(d.index != 7, -5)),
+         "column 'Sales': negative value -5 at row 8"),
+        (lambda d: pd.concat([d, d.iloc[[10]]], ignore_index=True),
+         "2 rows share the same series and date"),
+    ],
+)
+def test_bad_data_is_named(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(pp.DataError) as err:
+        pp.build_features(mutate(frame()), COLS, horizon=14)
+    assert message in str(err.value)
+
+
+def test_nan_target_rows_are_dropped_and_reported() -> None:
+    data = frame()
+    data.loc[[3, 4], "Sales"] = np.nan
+    out = pp.build_features(data, COLS, horizon=14)
+    assert "dropped 2 row(s) with an empty 'Sales'" in out.notes
+
+
+def test_reading_files(tmp_path: Path) -> None:
+    data = frame()
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(pp.DataError, match=r"empty\.csv: the file is empty"):
+        pp.read_data(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("Date,Store,Sales,Open\n")
+    with pytest.raises(pp.DataError, match=r"header\.csv: has a header but no rows"):
+        pp.read_data(tmp_path / "header.csv")
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    data.to_csv(folder / "a.csv", index=False)
+    data.to_parquet(folder / "b.parquet")
+    with pytest.raises(pp.DataError, match="mixes CSV and Parquet"):
+        pp.read_data(folder)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(pp.DataError, match=r"no \.csv or \.parquet files"):
+        pp.read_data(tmp_path / "nothing")
+    windows = tmp_path / "bom.csv"
+    windows.write_bytes(b"\xef\xbb\xbf" + data.to_csv(index=False).replace("\n", "\r\n").encode())
+    assert list(pp.read_data(windows).columns) == list(data.columns)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    data.iloc[:100].to_parquet(parts / "1.parquet")
+    data.iloc[100:].to_parquet(parts / "2.parquet")
+    assert len(pp.read_data(parts)) == len(data)
+
+
+def test_main_on_real_rossmann(tmp_path: Path, rossmann_file: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    dirs = {n: tmp_path / n for n in ("train", "validation", "test", "batch")}
+    assert pp.main(["--input-dir", str(rossmann_file), *[a for n, d in dirs.items()
+                                                           for a in (f"--{n}-dir", str(d))]]) == 0
+    assert "rows train=72052 validation=3427 test=3654 batch=3654" in capsys.readouterr().out
+    schema = json.loads((dirs["train"] / "feature_schema.json").read_text())
+    assert schema["windows"]["test"] == ["2015-06-20", "2015-07-31"]
+    assert schema["target_transform"] == "log1p"
+    assert schema["columns"]["categorical"] == ["StoreType", "Assortment", "State", "HolidayCode"]
+    names = [f["name"] for f in schema["features"]]
+    batch = pd.read_csv(dirs["batch"] / "batch.csv", header=None)
+    assert batch.shape == (3654, 2 + len(names))
+    assert set(batch[0]) == set(pd.read_parquet(dirs["test"] / "test.parquet")["Store"])
+    assert "Sales" not in names
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(dirs)  # no temp leftovers
+
+
+def test_main_bad_input_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    frame().drop(columns=["Open"]).to_csv(bad, index=False)
+    out = tmp_path / "out"
+    assert pp.main(["--input-dir", str(bad), "--train-dir", str(out / "train"),
+                    "--validation-dir", str(out / "v"), "--test-dir", str(out / "t"),
+                    "--batch-dir", str(out / "b")]) == 2
+    assert capsys.readouterr().err == (
+        "preprocess: error: missing required column(s) ['Open']; the data has "
+        "['Date', 'Store', 'Sales', 'Promo', 'StoreType']\n")
+    assert not out.exists()

@@ -1,0 +1,73 @@
+"""Profiles: merging, overrides, and errors that name the setting and its source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import PROFILES_DIR, SettingsError, load_settings
+
+
+def test_profiles_load_and_differ() -> None:
+    names = {p: load_settings(p).pipeline_name for p in ("dev", "staging", "prod")}
+    assert len(set(names.values())) == 3
+    prod = load_settings("prod")
+    assert prod.security.network_isolation and prod.security.inter_container_encryption
+    assert prod.parameters.max_test_mape == 0.10
+    assert prod.instances.training_type == "ml.m5.2xlarge"
+    assert prod.instances.processing_type == "ml.m5.xlarge"  # from base.toml
+
+
+def test_command_line_overrides_profile() -> None:
+    s = load_settings("prod", {"bucket": "my-bucket", "instances": {"training_count": 2}})
+    assert s.bucket == "my-bucket"
+    assert s.instances.training_count == 2
+    assert s.instances.training_type == "ml.m5.2xlarge"
+
+
+def test_error_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text((PROFILES_DIR / "base.toml").read_text())
+    (tmp_path / "qa.toml").write_text('region = "mars"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings("qa", profiles_dir=tmp_path)
+    assert str(err.value) == (f"{tmp_path / 'qa.toml'}: setting 'region': 'mars' is not an "
+                              "AWS region like 'eu-west-1'")
+
+
+def test_unknown_key_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text((PROFILES_DIR / "base.toml").read_text())
+    (tmp_path / "qa.toml").write_text('[instances]\ntrainng_type = "ml.m5.large"\n')
+    with pytest.raises(SettingsError, match=r"qa.toml: setting 'instances.trainng_type'"):
+        load_settings("qa", profiles_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"bucket": "Bad_Bucket"}, "setting 'bucket': 'Bad_Bucket' is not a valid S3 bucket name"),
+        ({"bucket": "192.168.1.1"}, "setting 'bucket'"),
+        ({"role_arn": "arn:aws:iam::1:role/x"}, "setting 'role_arn'"),
+        ({"instances": {"training_type": "m5.large"}}, "setting 'instances.training_type'"),
+        ({"parameters": {"max_test_mape": -0.1}}, "setting 'parameters.max_test_mape'"),
+        ({"parameters": {"model_approval_status": "Yes"}},
+         "setting 'parameters.model_approval_status'"),
+        ({"parameters": {"test_start_date": "June"}}, "setting 'parameters.test_start_date'"),
+    ],
+)
+def test_bad_values(overrides: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"^command line: {message}"):
+        load_settings("dev", overrides)
+
+
+def test_unknown_profile() -> None:
+    with pytest.raises(SettingsError, match=r"unknown profile 'qa': choose one of \['dev', "):
+        load_settings("qa")
+
+
+def test_role_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", "arn:aws:iam::123456789012:role/R")
+    assert load_settings("dev").role_arn == "arn:aws:iam::123456789012:role/R"
+    monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", "not-an-arn")
+    with pytest.raises(SettingsError, match=r"^environment variable SAGEMAKER_PIPELINE_ROLE_ARN"):
+        load_settings("dev")

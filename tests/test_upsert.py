@@ -1,0 +1,194 @@
+"""`python -m pipelines.upsert` against moto, which stands in for SageMaker, S3 and STS.
+
+moto records pipelines but accepts any definition, so the definition itself is checked in
+test_definition.py (schema and content); here it is the publishing behaviour that is tested.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import ROLE
+from moto import mock_aws
+
+from pipelines import upsert
+from pipelines.code_assets import code_assets
+
+BUCKET = "store-sales-forecast-dev"
+NAME = "store-sales-forecast-dev"
+
+
+@pytest.fixture
+def aws() -> Iterator[dict]:
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket=BUCKET,
+                         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        sm = boto3.client("sagemaker", region_name="eu-west-1")
+        yield {"s3": s3, "sm": sm}
+
+
+def count_updates(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record UpdatePipeline calls made by any client the CLI creates."""
+    calls: list[str] = []
+    original = upsert.publish
+
+    def spying_publish(settings, definition, sm, s3):  # type: ignore[no-untyped-def]
+        sm.meta.events.register("before-call.sagemaker.UpdatePipeline",
+                                lambda **_: calls.append("UpdatePipeline"))
+        return original(settings, definition, sm, s3)
+
+    monkeypatch.setattr(upsert, "publish", spying_publish)
+    return calls
+
+
+def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    updates = count_updates(monkeypatch)
+    assert upsert.main(["--role-arn", ROLE]) == 0
+    out, err = capsys.readouterr()
+    arn = out.strip()
+    assert arn.endswith(f":pipeline/{NAME}")
+    assert "created" in err
+    described = aws["sm"].describe_pipeline(PipelineName=NAME)
+    assert json.loads(described["PipelineDefinition"])["Steps"][0]["Name"] == "Preprocess"
+    assert described["RoleArn"] == ROLE
+    # code staged under content-addressed keys
+    keys = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert {f"store-sales-forecast/code/{a.digest[:20]}/{a.file_name}"
+            for a in code_assets().all()} == keys
+
+    assert upsert.main(["--role-arn", ROLE]) == 0
+    assert "unchanged" in capsys.readouterr().err
+    assert updates == []
+
+    assert upsert.main(["--role-arn", ROLE, "--description", "a new description"]) == 0
+    assert "updated" in capsys.readouterr().err
+    assert updates == ["UpdatePipeline"]
+    assert aws["sm"].describe_pipeline(PipelineName=NAME)["PipelineDescription"] == \
+        "a new description"
+
+
+def test_code_is_uploaded_only_when_missing(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--role-arn", ROLE]) == 0
+    assert capsys.readouterr().err.count("staged s3://") == 3
+    assert upsert.main(["--role-arn", ROLE]) == 0
+    assert "staged" not in capsys.readouterr().err
+
+
+def test_tags_from_profile_and_command_line(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--role-arn", ROLE, "--tag", "team=forecasting", "--tag", "cost=42"]) == 0
+    arn = capsys.readouterr().out.strip()
+    tags = {t["Key"]: t["Value"] for t in aws["sm"].list_tags(ResourceArn=arn)["Tags"]}
+    assert tags == {"environment": "dev", "project": "store-sales-forecast",
+                    "team": "forecasting", "cost": "42"}
+
+
+def test_start_with_overrides(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--role-arn", ROLE, "--start", "--param", "MaxDepth=6",
+                        "--param", "MaxTestMape=0.1", "--param",
+                        "ModelApprovalStatus=Approved"]) == 0
+    execution = capsys.readouterr().out.strip().splitlines()[-1]
+    params = aws["sm"].list_pipeline_parameters_for_execution(PipelineExecutionArn=execution)
+    assert {p["Name"]: p["Value"] for p in params["PipelineParameters"]} == {
+        "MaxDepth": "6", "MaxTestMape": "0.1", "ModelApprovalStatus": "Approved"}
+
+
+def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--role-arn", ROLE, "--start", "--wait", "--poll-seconds", "0"]) == 0
+    assert "execution Succeeded" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("NoSuchThing=1", "--param NoSuchThing: no such parameter"),
+        ("MaxDepth=deep", "--param MaxDepth='deep': expected a integer value"),
+        ("MaxTestMape=-1", "--param MaxTestMape=-1: out of range"),
+        ("ModelApprovalStatus=Maybe", "choose one of ['Approved', 'Rejected'"),
+        ("MaxDepth", "expected NAME=VALUE"),
+    ],
+)
+def test_rejected_overrides_make_no_aws_call(param: str, message: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # No mock_aws here: any AWS call would fail with a connection error, not this message.
+    assert upsert.main(["--role-arn", ROLE, "--start", "--param", param]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_diff(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--diff"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert upsert.main(["--role-arn", ROLE]) == 0
+    capsys.readouterr()
+    assert upsert.main(["--diff", "--role-arn", ROLE]) == 0
+    assert capsys.readouterr().out.startswith("no changes")
+    assert upsert.main(["--diff", "--role-arn", ROLE, "--bucket", "another-bucket"]) == 0
+    diff = capsys.readouterr().out
+    assert diff.startswith(f"--- {NAME} (deployed)\n+++ {NAME} (new)\n")
+    removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-  ")]
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+  ")]
+    assert '"s3://store-sales-forecast-dev/store-sales-forecast/executions",' in removed
+    assert '"s3://another-bucket/store-sales-forecast/executions",' in added
+
+
+def test_publish_needs_a_role(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main([]) == 2
+    assert "publishing needs the pipeline's execution role" in capsys.readouterr().err
+
+
+def test_role_from_environment(aws: dict, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", ROLE)
+    assert upsert.main([]) == 0
+    assert aws["sm"].describe_pipeline(PipelineName=NAME)["RoleArn"] == ROLE
+
+
+def test_no_credentials(monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert upsert.main(["--role-arn", ROLE]) == 1
+    err = capsys.readouterr().err
+    assert err == ("upsert: error: no AWS credentials found: configure them (aws configure, "
+                   "AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); --dry-run needs "
+                   "none\n")
+
+
+def test_access_denied_is_one_line(aws: dict, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from botocore.exceptions import ClientError
+
+    def deny(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        # stands in for IAM refusing s3:PutObject on the bucket
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}},
+                          "PutObject")
+
+    monkeypatch.setattr(upsert, "publish", deny)
+    assert upsert.main(["--role-arn", ROLE]) == 1
+    assert capsys.readouterr().err == "upsert: error: access denied on PutObject: not allowed\n"
+
+
+def test_dry_run_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out" / "definition.json"
+    assert upsert.main(["--dry-run", "--output", str(target)]) == 0
+    assert capsys.readouterr().out == ""
+    assert json.loads(target.read_text())["Version"] == "2020-12-01"
+    assert [p.name for p in target.parent.iterdir()] == ["definition.json"]
+
+
+def test_bad_setting_names_setting_and_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--dry-run", "--profile", "qa"]) == 2
+    assert "unknown profile 'qa'" in capsys.readouterr().err
+    assert upsert.main(["--dry-run", "--role-arn", "arn:aws:iam::12:role/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("upsert: error: command line: setting 'role_arn':")
