@@ -1,0 +1,311 @@
+"""Run one resolved step the way SageMaker runs its job, on this machine.
+
+Each job gets a sandbox folder standing in for the container's filesystem: every argument
+and path that starts with /opt/ml/ is mapped into `<sandbox>/opt/ml/`, inputs are copied in,
+the script runs as a subprocess with the job's environment, and outputs are copied to the
+local S3 folder. The job's log is kept in the sandbox whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.local.storage import LocalS3
+
+CONTAINER_ROOT = "/opt/ml/"
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every job process still running (the run was interrupted)."""
+    with _RUNNING_LOCK:
+        for process in list(_RUNNING):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+class JobFailed(RuntimeError):
+    """A job ended badly; the message is the step's failure reason."""
+
+
+@dataclass
+class JobContext:
+    step: str
+    sandbox: Path
+    s3: LocalS3
+    job_name: str
+
+    @property
+    def log_path(self) -> Path:
+        return self.sandbox / "job.log"
+
+    def container_path(self, path: str) -> str:
+        """Map a container path (/opt/ml/...) into the sandbox; leave anything else."""
+        if isinstance(path, str) and path.startswith(CONTAINER_ROOT):
+            return str(self.sandbox / path.lstrip("/"))
+        return path
+
+
+def run_subprocess(ctx: JobContext, command: list[str], env: dict[str, str], cwd: Path,
+                   timeout: float | None) -> str:
+    """Run the job's process, tee its output to the job log, honour MaxRuntimeInSeconds.
+
+    Returns the log text. Raises JobFailed naming the exit status, signal or timeout.
+    """
+    ctx.sandbox.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    with ctx.log_path.open("w") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise JobFailed(f"{ctx.step}: stopped after MaxRuntimeInSeconds={timeout:g}; "
+                            f"log: {ctx.log_path}") from None
+        except BaseException:  # Ctrl-C: stop the job too, keep its log
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(process)
+    text = ctx.log_path.read_text(errors="replace")
+    if code != 0:
+        reason = _last_error_line(text)
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        raise JobFailed(f"{ctx.step}: the job {how}" + (f": {reason}" if reason else "")
+                        + f"; log: {ctx.log_path}")
+    return text
+
+
+def _last_error_line(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "error" in line.lower():
+            return line[:500]
+    return lines[-1][:500] if len(lines) > 1 else ""
+
+
+def _python(command: list[str]) -> list[str]:
+    """The container's `python3` is this interpreter here."""
+    if command and re.fullmatch(r"python(3(\.\d+)?)?", command[0]):
+        return [sys.executable, *command[1:]]
+    return command
+
+
+def _max_runtime(args: dict[str, Any]) -> float | None:
+    value = args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+    return float(value) if value else None
+
+
+# --------------------------------------------------------------------------- processing
+
+
+def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """CreateProcessingJob, locally. Returns the step's properties."""
+    for item in args.get("ProcessingInputs", []):
+        s3_input = item["S3Input"]
+        local = Path(ctx.container_path(s3_input["LocalPath"]))
+        local.mkdir(parents=True, exist_ok=True)
+        try:
+            ctx.s3.download(s3_input["S3Uri"], local)
+        except ValueError as exc:
+            raise JobFailed(f"{ctx.step}: input {item['InputName']!r}: {exc}") from None
+    outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    for item in outputs:
+        Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True,
+                                                                       exist_ok=True)
+    app = args["AppSpecification"]
+    command = _python([ctx.container_path(c) for c in app.get("ContainerEntrypoint", [])])
+    command += [ctx.container_path(str(a)) for a in app.get("ContainerArguments", [])]
+    env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
+    run_subprocess(ctx, command, env, ctx.sandbox, _max_runtime(args))
+    for item in outputs:
+        ctx.s3.upload_dir(Path(ctx.container_path(item["S3Output"]["LocalPath"])),
+                          item["S3Output"]["S3Uri"])
+    return {
+        "ProcessingJobName": ctx.job_name,
+        "ProcessingJobStatus": "Completed",
+        "ProcessingOutputConfig": {
+            "Outputs": {
+                item["OutputName"]: {"OutputName": item["OutputName"],
+                                     "S3Output": dict(item["S3Output"])}
+                for item in outputs
+            }
+        },
+    }
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _toolkit_args(hyperparameters: dict[str, Any]) -> list[str]:
+    """What the training toolkit passes a script: --name value, sagemaker_* left out."""
+    out: list[str] = []
+    for name, value in hyperparameters.items():
+        if not name.startswith("sagemaker_"):
+            out += [f"--{name}", str(value)]
+    return out
+
+
+def _pack(folder: Path, archive: Path) -> None:
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    tmp = archive.with_name(f".tmp-{archive.name}")
+    with tarfile.open(tmp, "w:gz") as tar:
+        for item in sorted(folder.iterdir()):
+            tar.add(item, arcname=item.name)
+    os.replace(tmp, archive)
+
+
+def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
+    """CreateTrainingJob for a framework script, as the SageMaker training toolkit runs it."""
+    hps = {k: str(v) for k, v in (args.get("HyperParameters") or {}).items()}
+    root = ctx.sandbox / "opt" / "ml"
+    channels = []
+    for channel in args.get("InputDataConfig", []):
+        name = channel["ChannelName"]
+        target = root / "input" / "data" / name
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            ctx.s3.download(channel["DataSource"]["S3DataSource"]["S3Uri"], target)
+        except ValueError as exc:
+            raise JobFailed(f"{ctx.step}: channel {name!r}: {exc}") from None
+        channels.append(name)
+    program = hps.get("sagemaker_program")
+    submit = hps.get("sagemaker_submit_directory")
+    if not program or not submit:
+        raise JobFailed(f"{ctx.step}: only framework script mode is supported "
+                        "(sagemaker_program and sagemaker_submit_directory hyperparameters)")
+    code = root / "code"
+    code.mkdir(parents=True, exist_ok=True)
+    source = Path(ctx.container_path(submit)) if submit.startswith(CONTAINER_ROOT) \
+        else ctx.s3.path(submit)
+    with tarfile.open(source) as tar:
+        tar.extractall(code, filter="data")
+    model_dir, output_dir = root / "model", root / "output" / "data"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config = root / "input" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "hyperparameters.json").write_text(json.dumps(hps))
+    (config / "inputdataconfig.json").write_text(json.dumps(
+        {c["ChannelName"]: {"ContentType": c.get("ContentType", ""),
+                            "TrainingInputMode": c.get("InputMode", "File")}
+         for c in args.get("InputDataConfig", [])}))
+    (config / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-1", "hosts": ["algo-1"]}))
+    user_hps = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
+    env = {
+        "SM_MODEL_DIR": str(model_dir),
+        "SM_OUTPUT_DATA_DIR": str(output_dir),
+        "SM_OUTPUT_DIR": str(root / "output"),
+        "SM_INPUT_DIR": str(root / "input"),
+        "SM_INPUT_CONFIG_DIR": str(config),
+        "SM_CHANNELS": json.dumps(sorted(channels)),
+        "SM_HOSTS": json.dumps(["algo-1"]),
+        "SM_CURRENT_HOST": "algo-1",
+        "SM_NUM_CPUS": str(os.cpu_count() or 1),
+        "SM_NUM_GPUS": "0",
+        "SM_HPS": json.dumps(user_hps),
+        "SM_USER_ARGS": json.dumps(_toolkit_args(hps)),
+        "SM_MODULE_NAME": program.removesuffix(".py"),
+        "SM_MODULE_DIR": submit,
+        **{f"SM_CHANNEL_{c.upper()}": str(root / "input" / "data" / c) for c in channels},
+        **{f"SM_HP_{k.upper()}": v for k, v in user_hps.items()},
+        **{k: str(v) for k, v in (args.get("Environment") or {}).items()},
+    }
+    log = run_subprocess(ctx, [sys.executable, program, *_toolkit_args(hps)], env, code,
+                         _max_runtime(args))
+    base = f"{args['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{ctx.job_name}/output"
+    artifact = f"{base}/model.tar.gz"
+    _pack(model_dir, ctx.s3.path(artifact))
+    if any(output_dir.iterdir()):
+        _pack(output_dir, ctx.s3.path(f"{base}/output.tar.gz"))
+    metrics = final_metrics(log, args.get("AlgorithmSpecification", {})
+                            .get("MetricDefinitions", []))
+    return {
+        "TrainingJobName": ctx.job_name,
+        "TrainingJobStatus": "Completed",
+        "ModelArtifacts": {"S3ModelArtifacts": artifact},
+        "OutputDataConfig": dict(args["OutputDataConfig"]),
+        "HyperParameters": hps,
+        "FinalMetricDataList": [{"MetricName": k, "Value": v} for k, v in metrics.items()],
+    }
+
+
+def final_metrics(log: str, definitions: list[dict[str, str]]) -> dict[str, float]:
+    """Each metric definition's last match in the log, as SageMaker reports it."""
+    found: dict[str, float] = {}
+    for definition in definitions:
+        matches = re.findall(definition["Regex"], log)
+        if matches:
+            last = matches[-1]
+            try:
+                found[definition["Name"]] = float(last[0] if isinstance(last, tuple) else last)
+            except ValueError:
+                continue
+    return found
+
+
+# --------------------------------------------------------------------------- transform
+
+
+def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """CreateTransformJob: the model's inference handler in a worker process."""
+    container = model["PrimaryContainer"]
+    model_dir = ctx.sandbox / "opt" / "ml" / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(ctx.s3.path(container["ModelDataUrl"])) as tar:
+        tar.extractall(model_dir, filter="data")
+    env = {k: str(v) for k, v in (container.get("Environment") or {}).items()}
+    env.update({k: str(v) for k, v in (args.get("Environment") or {}).items()})
+    submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
+    env["SAGEMAKER_SUBMIT_DIRECTORY"] = ctx.container_path(submit)
+    env["SM_MODEL_DIR"] = str(model_dir)
+    source = args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    inputs = ctx.s3.objects(source)
+    if not inputs:
+        raise JobFailed(f"{ctx.step}: no input objects at {source}")
+    output_uri = args["TransformOutput"]["S3OutputPath"].rstrip("/")
+    staging = ctx.sandbox / "output"
+    spec = {
+        "model_dir": str(model_dir),
+        "inputs": [[str(path), name] for path, name in inputs],
+        "output_dir": str(staging),
+        "content_type": args["TransformInput"].get("ContentType", "text/csv"),
+        "split_type": args["TransformInput"].get("SplitType", "None"),
+        "accept": args["TransformOutput"].get("Accept", "text/csv"),
+        "assemble_with": args["TransformOutput"].get("AssembleWith", "None"),
+        "batch_strategy": args.get("BatchStrategy", "MultiRecord"),
+        "max_payload_mb": float(args.get("MaxPayloadInMB", 6)),
+        "data_processing": args.get("DataProcessing", {}),
+    }
+    spec_path = ctx.sandbox / "transform.json"
+    spec_path.write_text(json.dumps(spec, indent=2))
+    run_subprocess(ctx, [sys.executable, "-m", "pipelines.local.transform_worker",
+                         str(spec_path)], env, Path.cwd(),
+                   float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 0)) or None)
+    ctx.s3.upload_dir(staging, output_uri)
+    return {
+        "TransformJobName": ctx.job_name,
+        "TransformJobStatus": "Completed",
+        "TransformOutput": {"S3OutputPath": output_uri},
+    }

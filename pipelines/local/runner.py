@@ -1,0 +1,458 @@
+"""Execute a pipeline definition JSON on this machine, with SageMaker's semantics.
+
+The runner reads the very JSON that `python -m pipelines.upsert` publishes: it resolves
+parameters, execution variables, property references, Join and JsonGet, runs each step by the
+container contract (see jobs.py), evaluates conditions, registers models in an embedded
+registry, and runs Batch Transform through the model's own inference handler. Steps run as
+soon as what they reference has finished, two at a time. Job steps with caching enabled are
+skipped when an earlier run had the same resolved arguments and the same input content.
+
+Two deliberate differences from SageMaker, both so that "nothing changed" means a cache hit:
+the cache key also covers the content of every input (SageMaker compares arguments only),
+and a CreateModel step names its model after the model's content (SageMaker makes a new name
+per execution, which makes a later Transform step miss its cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipelines.local import jobs
+from pipelines.local.expressions import ExpressionError, Resolver
+from pipelines.local.registry import Registry
+from pipelines.local.storage import LocalS3
+
+SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Model",
+             "Transform")
+CACHE_KEYS = {
+    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "Training": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig", "Environment"),
+    "Transform": ("ModelName", "TransformInput", "DataProcessing", "Environment",
+                  "BatchStrategy", "MaxPayloadInMB"),
+}
+
+
+class DefinitionError(ValueError):
+    """The definition asks for something the local runner cannot do; nothing was run."""
+
+
+@dataclass
+class StepResult:
+    name: str
+    type: str
+    status: str = "NotStarted"  # Succeeded | Failed | Skipped (branch not taken) | NotRun
+    seconds: float = 0.0
+    cache_hit: bool | None = None
+    failure_reason: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+    log: str = ""
+
+
+@dataclass
+class RunResult:
+    execution_id: str
+    status: str
+    failure_reason: str
+    seconds: float
+    steps: list[StepResult]
+    workdir: str
+    property_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_package: dict[str, Any] | None = None
+    predictions: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        first_step: dict[str, Any] = next(iter(self.property_files.values()), {})
+        evaluation: dict[str, Any] = next(iter(first_step.values()), {})
+        return {
+            "status": self.status,
+            "failure_reason": self.failure_reason or None,
+            "execution_id": self.execution_id,
+            "seconds": round(self.seconds, 3),
+            "steps": [{"name": s.name, "type": s.type, "status": s.status,
+                       "seconds": round(s.seconds, 3), "cache_hit": s.cache_hit,
+                       "failure_reason": s.failure_reason or None, "log": s.log or None}
+                      for s in self.steps],
+            "metrics": evaluation.get("regression_metrics"),
+            "evaluation": evaluation or None,
+            "model_package": self.model_package,
+            "predictions": self.predictions,
+            "workdir": self.workdir,
+        }
+
+
+@dataclass
+class _Step:
+    spec: dict[str, Any]
+    branch: tuple[str, bool] | None  # (condition step, outcome that runs this step)
+    deps: set[str]
+
+    @property
+    def name(self) -> str:
+        return str(self.spec["Name"])
+
+    @property
+    def type(self) -> str:
+        return str(self.spec["Type"])
+
+
+def step_references(node: Any) -> set[str]:
+    """Names of the steps a value refers to (Get Steps.X..., JsonGet property files)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("Get") if set(node) == {"Get"} else None
+        if isinstance(ref, str) and ref.startswith("Steps."):
+            found.add(ref.split(".")[1])
+        for value in node.values():
+            found |= step_references(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= step_references(value)
+    return found
+
+
+def plan(definition: dict[str, Any]) -> dict[str, _Step]:
+    """Every step with its dependencies; refuses unsupported step types up front."""
+    steps: dict[str, _Step] = {}
+
+    def visit(items: list[dict[str, Any]], branch: tuple[str, bool] | None) -> None:
+        for spec in items:
+            if spec["Type"] not in SUPPORTED:
+                raise DefinitionError(
+                    f"step {spec['Name']!r} has type {spec['Type']!r}, which the local runner "
+                    f"does not support (supported: {', '.join(SUPPORTED)})"
+                )
+            deps = step_references(spec.get("Arguments", {})) | set(spec.get("DependsOn", []))
+            if spec["Type"] == "Condition":
+                deps = step_references(spec["Arguments"]["Conditions"]) | set(
+                    spec.get("DependsOn", []))
+            if branch:
+                deps.add(branch[0])
+            steps[spec["Name"]] = _Step(spec, branch, deps)
+            if spec["Type"] == "Condition":
+                visit(spec["Arguments"].get("IfSteps", []), (spec["Name"], True))
+                visit(spec["Arguments"].get("ElseSteps", []), (spec["Name"], False))
+
+    visit(definition["Steps"], None)
+    for step in steps.values():
+        unknown = step.deps - set(steps)
+        if unknown:
+            raise DefinitionError(f"step {step.name!r} refers to unknown step(s) {sorted(unknown)}")
+    return steps
+
+
+def parse_duration(text: str) -> timedelta:
+    """ISO 8601 durations as CacheConfig uses them (P30D, PT1H, P1DT12H, P2W)."""
+    match = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?",
+                         text or "")
+    if not match or not any(match.groups()):
+        return timedelta(days=36500)
+    w, d, h, m, s = (int(g) if g else 0 for g in match.groups())
+    return timedelta(weeks=w, days=d, hours=h, minutes=m, seconds=s)
+
+
+class LocalRunner:
+    """One execution of a definition in a work directory.
+
+    Args:
+        definition: the pipeline definition (parsed JSON).
+        workdir: where local S3, job sandboxes, the cache and the registry live.
+        parameters: override values, already type-checked.
+        use_cache: False ignores cached results (and still records new ones).
+        progress: called with one line per step event.
+    """
+
+    def __init__(self, definition: dict[str, Any], workdir: Path,
+                 parameters: dict[str, Any] | None = None, use_cache: bool = True,
+                 progress: Callable[[str], None] | None = None, pipeline_name: str = "pipeline",
+                 region: str = "local", max_parallel: int = 2) -> None:
+        self.definition = definition
+        self.workdir = workdir
+        self.steps = plan(definition)
+        declared = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
+        unknown = set(parameters or {}) - set(declared)
+        if unknown:
+            raise DefinitionError(f"unknown parameter(s) {sorted(unknown)}")
+        self.parameters = {**declared, **(parameters or {})}
+        self.use_cache = use_cache
+        self.progress = progress or (lambda line: None)
+        self.pipeline_name = pipeline_name
+        self.region = region
+        self.max_parallel = max_parallel
+        self.s3 = LocalS3(workdir / "s3")
+        self.registry = Registry(workdir / "registry")
+        self.execution_id = (f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-"
+                             f"{secrets.token_hex(3)}")
+        self.execution_dir = workdir / "executions" / self.execution_id
+        self.properties: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, bool] = {}
+        self._lock = threading.Lock()
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.resolver = Resolver(
+            self.parameters,
+            {
+                "PipelineExecutionId": self.execution_id,
+                "PipelineExecutionArn": f"arn:aws:sagemaker:{region}:local:pipeline/"
+                                        f"{pipeline_name}/execution/{self.execution_id}",
+                "PipelineName": pipeline_name,
+                "PipelineExperimentName": pipeline_name,
+                "PipelineExecutionTrialName": self.execution_id,
+                "StartDateTime": started,
+                "CurrentDateTime": started,
+            },
+            self.properties,
+            self.read_property_file,
+        )
+
+    # ------------------------------------------------------------------ property files
+
+    def read_property_file(self, step: str, name: str) -> Any:
+        spec = self.steps[step].spec
+        declared = {p["PropertyFileName"]: p for p in spec.get("PropertyFiles", [])}
+        if name not in declared:
+            raise ExpressionError(f"step {step!r} declares no property file {name!r}")
+        output = declared[name]["OutputName"]
+        outputs = self.properties[step]["ProcessingOutputConfig"]["Outputs"]
+        uri = f"{outputs[output]['S3Output']['S3Uri'].rstrip('/')}/{declared[name]['FilePath']}"
+        path = self.s3.path(uri)
+        if not path.is_file():
+            raise ExpressionError(f"property file {name!r} of step {step!r}: no {uri}")
+        return json.loads(path.read_text())
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> RunResult:
+        start = time.perf_counter()
+        self.execution_dir.mkdir(parents=True, exist_ok=True)
+        results = {name: StepResult(name, step.type) for name, step in self.steps.items()}
+        pending = dict(self.steps)
+        running: dict[Future[StepResult], str] = {}
+        failure = ""
+        try:
+            with ThreadPoolExecutor(max_workers=self.max_parallel) as pool:
+                while pending or running:
+                    for name, step in list(pending.items()):
+                        state = self._readiness(step, results)
+                        if state == "wait":
+                            continue
+                        del pending[name]
+                        if state == "skip":
+                            results[name].status = "Skipped"
+                        elif state == "blocked":
+                            results[name].status = "NotRun"
+                        else:
+                            running[pool.submit(self._execute, step)] = name
+                    if not running:
+                        if pending:  # nothing can start: a cycle or an unmet branch
+                            for name in pending:
+                                results[name].status = "NotRun"
+                            pending.clear()
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        name = running.pop(future)
+                        results[name] = future.result()
+                        if results[name].status == "Failed" and not failure:
+                            failure = results[name].failure_reason
+        except KeyboardInterrupt:
+            jobs.stop_all()
+            failure = "interrupted (Ctrl-C): finished steps stay cached; run again to resume"
+            for step_result in results.values():
+                if step_result.status == "NotStarted":
+                    step_result.status = "NotRun"
+        ordered = [results[name] for name in self.steps]
+        status = "Failed" if failure else "Succeeded"
+        run = RunResult(
+            execution_id=self.execution_id,
+            status=status,
+            failure_reason=failure,
+            seconds=time.perf_counter() - start,
+            steps=ordered,
+            workdir=str(self.workdir),
+        )
+        self._collect(run)
+        (self.execution_dir / "run.json").write_text(
+            json.dumps(run.as_json(), indent=2, sort_keys=True))
+        return run
+
+    def _readiness(self, step: _Step, results: dict[str, StepResult]) -> str:
+        for dep in step.deps:
+            status = results[dep].status
+            if status in ("NotStarted",):
+                return "wait"
+            if status in ("Failed", "NotRun"):
+                return "blocked"
+            if status == "Skipped":
+                return "skip"
+        if step.branch:
+            condition, outcome = step.branch
+            if self.outcomes.get(condition) != outcome:
+                return "skip"
+        return "ready"
+
+    def _execute(self, step: _Step) -> StepResult:
+        result = StepResult(step.name, step.type)
+        started = time.perf_counter()
+        self.progress(f"{step.name}: running")
+        try:
+            result.properties, result.cache_hit = self._dispatch(step)
+            result.status = "Succeeded"
+        except (jobs.JobFailed, ExpressionError, ValueError, OSError) as exc:
+            result.status = "Failed"
+            if step.type in CACHE_KEYS:
+                result.cache_hit = False
+            result.failure_reason = str(exc) if step.type == "Fail" or \
+                str(exc).startswith(step.name) else f"{step.name}: {exc}"
+        result.seconds = time.perf_counter() - started
+        log = self.execution_dir / step.name / "job.log"
+        result.log = str(log) if log.is_file() else ""
+        with self._lock:
+            self.properties[step.name] = result.properties
+        cache = " (cached)" if result.cache_hit else ""
+        detail = f": {result.failure_reason}" if result.failure_reason else ""
+        self.progress(f"{step.name}: {result.status.lower()} in {result.seconds:.1f}s"
+                      f"{cache}{detail}")
+        return result
+
+    def _dispatch(self, step: _Step) -> tuple[dict[str, Any], bool | None]:
+        """Run one step; returns its properties and, for job steps, whether it was cached."""
+        if step.type == "Condition":
+            # only the conditions: the branches refer to steps that have not run yet
+            outcome = all(self.resolver.condition(c) for c in step.spec["Arguments"]["Conditions"])
+            self.outcomes[step.name] = outcome
+            return {"Outcome": str(outcome)}, None
+        args = self.resolver.resolve(step.spec.get("Arguments", {}))
+        if step.type == "Fail":
+            raise jobs.JobFailed(str(args.get("ErrorMessage", "")))
+        if step.type == "RegisterModel":
+            return self._register(args), None
+        if step.type == "Model":
+            return self._create_model(args), None
+        return self._job(step, args)
+
+    # ------------------------------------------------------------------ job steps
+
+    def _job(self, step: _Step, args: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        enabled = step.spec.get("CacheConfig", {}).get("Enabled", False)
+        key = self._cache_key(step, args) if enabled else ""
+        cache_file = self.workdir / "cache" / step.name / f"{key}.json"
+        if enabled and self.use_cache and cache_file.is_file():
+            entry = json.loads(cache_file.read_text())
+            fresh = datetime.fromisoformat(entry["time"]) + parse_duration(
+                step.spec["CacheConfig"].get("ExpireAfter", "")) > datetime.now(UTC)
+            if fresh and all(self.s3.objects(uri) for uri in entry["outputs"]):
+                return entry["properties"], True
+        ctx = jobs.JobContext(step.name, self.execution_dir / step.name, self.s3,
+                              job_name=f"{step.name.lower()}-{self.execution_id}")
+        if step.type == "Processing":
+            properties = jobs.run_processing(ctx, args)
+        elif step.type == "Training":
+            properties = jobs.run_training(ctx, args)
+        else:
+            properties = jobs.run_transform(ctx, args, self._model(args["ModelName"]))
+        if enabled:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            cache_file.write_text(json.dumps({
+                "time": datetime.now(UTC).isoformat(), "execution": self.execution_id,
+                "properties": properties, "outputs": self._outputs(step.type, properties),
+            }, indent=2))
+        return properties, False
+
+    @staticmethod
+    def _outputs(kind: str, properties: dict[str, Any]) -> list[str]:
+        if kind == "Processing":
+            return [o["S3Output"]["S3Uri"]
+                    for o in properties["ProcessingOutputConfig"]["Outputs"].values()]
+        if kind == "Training":
+            return [properties["ModelArtifacts"]["S3ModelArtifacts"]]
+        return [properties["TransformOutput"]["S3OutputPath"]]
+
+    def _cache_key(self, step: _Step, args: dict[str, Any]) -> str:
+        material: dict[str, Any] = {"type": step.type,
+                                    **{k: args.get(k) for k in CACHE_KEYS[step.type]}}
+        inputs: list[str] = []
+        if step.type == "Processing":
+            inputs = [i["S3Input"]["S3Uri"] for i in args.get("ProcessingInputs", [])]
+        elif step.type == "Training":
+            inputs = [c["DataSource"]["S3DataSource"]["S3Uri"]
+                      for c in args.get("InputDataConfig", [])]
+        elif step.type == "Transform":
+            inputs = [args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]]
+        material["content"] = [self.s3.fingerprint(uri) for uri in inputs]
+        blob = json.dumps(material, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+    # ------------------------------------------------------------------ model steps
+
+    def _create_model(self, args: dict[str, Any]) -> dict[str, Any]:
+        container = args["PrimaryContainer"]
+        if not self.s3.path(container["ModelDataUrl"]).is_file():
+            raise jobs.JobFailed(f"model data {container['ModelDataUrl']} does not exist")
+        digest = hashlib.sha256(json.dumps(
+            {"container": container, "content": self.s3.fingerprint(container["ModelDataUrl"])},
+            sort_keys=True).encode()).hexdigest()[:16]
+        name = f"{self.pipeline_name}-model-{digest}"[:63]
+        folder = self.workdir / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.json").write_text(json.dumps(args, indent=2, sort_keys=True))
+        return {"ModelName": name}
+
+    def _model(self, name: str) -> dict[str, Any]:
+        path = self.workdir / "models" / f"{name}.json"
+        if not path.is_file():
+            raise jobs.JobFailed(f"model {name!r} was not created")
+        model: dict[str, Any] = json.loads(path.read_text())
+        return model
+
+    def _register(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = args.get("ModelPackageGroupName")
+        if not group:
+            raise jobs.JobFailed("only versioned model packages (a ModelPackageGroupName) are "
+                                 "supported")
+        container = args["InferenceSpecification"]["Containers"][0]
+        if not self.s3.path(container["ModelDataUrl"]).is_file():
+            raise jobs.JobFailed(f"model data {container['ModelDataUrl']} does not exist")
+        metrics = {}
+        statistics = args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics")
+        if statistics:
+            path = self.s3.path(statistics["S3Uri"])
+            if not path.is_file():
+                raise jobs.JobFailed(f"model metrics {statistics['S3Uri']} do not exist")
+            metrics = json.loads(path.read_text())
+        package = {
+            "ModelApprovalStatus": args.get("ModelApprovalStatus"),
+            "InferenceSpecification": args["InferenceSpecification"],
+            "ModelMetrics": args.get("ModelMetrics", {}),
+            "ModelQualityStatistics": metrics,
+            "PipelineExecutionId": self.execution_id,
+        }
+        entry = self.registry.register(group, self.region, package)
+        return {k: entry[k] for k in ("ModelPackageArn", "ModelPackageVersion",
+                                      "ModelPackageGroupName", "ModelApprovalStatus")}
+
+    # ------------------------------------------------------------------ results
+
+    def _collect(self, result: RunResult) -> None:
+        for step in result.steps:
+            spec = self.steps[step.name].spec
+            if step.status == "Succeeded" and spec.get("PropertyFiles"):
+                result.property_files[step.name] = {
+                    p["PropertyFileName"]: self.read_property_file(step.name,
+                                                                   p["PropertyFileName"])
+                    for p in spec["PropertyFiles"]
+                }
+            if step.status == "Succeeded" and step.type == "RegisterModel":
+                result.model_package = step.properties
+            if step.status == "Succeeded" and step.type == "Transform":
+                folder = self.s3.path(step.properties["TransformOutput"]["S3OutputPath"])
+                result.predictions += [str(p) for p in sorted(folder.rglob("*.out"))]

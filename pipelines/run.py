@@ -1,0 +1,211 @@
+"""python -m pipelines.run --local: run the published pipeline definition on this machine.
+
+    python -m pipelines.run --local                        # the demo: Rossmann, dev profile
+    python -m pipelines.run --local --param MaxDepth=6 --input my_sales.parquet --json
+    python -m pipelines.run --local --definition definition.json
+    python -m pipelines.run registry list
+    python -m pipelines.run registry approve store-sales-forecast-dev 1
+
+No Docker, no AWS credentials, no network: S3 is a folder in the work directory
+(default ./.forecast-local). Progress goes to stderr; stdout carries the summary table, or
+with --json one JSON object. The exit status is 0 only when the pipeline succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
+
+DEFAULT_WORKDIR = Path(".forecast-local")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parse_run_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.run",
+        description="Run the pipeline definition locally (no Docker, no AWS). "
+                    "See also: python -m pipelines.run registry --help",
+    )
+    parser.add_argument("--local", action="store_true", required=True,
+                        help="run with the Docker-free local runner")
+    parser.add_argument("--profile", default=DEFAULT_PROFILE,
+                        help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
+    parser.add_argument("--definition", type=Path, metavar="FILE",
+                        help="run this definition JSON instead of building one from the profile")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="pipeline parameter override (repeatable)")
+    parser.add_argument("--input", type=Path, metavar="PATH",
+                        help="CSV/Parquet file or folder to use as the input data "
+                             "(default: the Rossmann demo data)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help=f"work directory (default {DEFAULT_WORKDIR})")
+    parser.add_argument("--no-cache", action="store_true", help="re-run every job step")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object with the result instead of the table")
+    return parser.parse_args(argv)
+
+
+def parse_registry_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.run registry",
+                                     description="The local runner's model registry.")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="model package groups and their versions")
+    for name, status in (("approve", "Approved"), ("reject", "Rejected")):
+        cmd = sub.add_parser(name, help=f"set a version's status to {status}")
+        cmd.add_argument("group")
+        cmd.add_argument("version", type=int)
+        cmd.set_defaults(status=status)
+    return parser.parse_args(argv)
+
+
+def stage_inputs(definition: dict[str, Any], parameters: dict[str, Any], s3: Any,
+                 input_path: Path | None) -> str:
+    """Put the code objects and the input data where the definition expects them."""
+    from pipelines.code_assets import code_assets
+    from pipelines.demo_data import rossmann_csv
+
+    for asset in code_assets().all():
+        for uri in _code_uris(definition, asset.file_name):
+            if uri.endswith(f"/{asset.digest[:20]}/{asset.file_name}"):
+                target = s3.path(uri)
+                if not target.is_file():
+                    s3.put_bytes(asset.payload, uri)
+    declared = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    uri = str(parameters.get("InputDataUri", declared.get("InputDataUri", "")))
+    source = input_path or rossmann_csv()
+    if not source.exists():
+        raise FileNotFoundError(f"--input {source}: no such file or folder")
+    target = s3.path(uri)
+    if source.is_dir():
+        s3.upload_dir(source, uri)
+    else:
+        if target.exists():
+            import shutil
+
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        s3.put_file(source, f"{uri.rstrip('/')}/{source.name}")
+    return uri
+
+
+def _code_uris(node: Any, file_name: str) -> list[str]:
+    if isinstance(node, str):
+        return [node] if node.startswith("s3://") and node.endswith(f"/{file_name}") else []
+    if isinstance(node, dict):
+        return [u for v in node.values() for u in _code_uris(v, file_name)]
+    if isinstance(node, list):
+        return [u for v in node for u in _code_uris(v, file_name)]
+    return []
+
+
+def table(result: Any) -> str:
+    lines = [f"Pipeline execution {result.execution_id}: {result.status} "
+             f"in {result.seconds:.1f}s", ""]
+    lines.append(f"{'step':<18} {'type':<14} {'status':<10} {'seconds':>8}  cache")
+    for s in result.steps:
+        cache = "hit" if s.cache_hit else ("miss" if s.cache_hit is False else "")
+        lines.append(f"{s.name:<18} {s.type:<14} {s.status:<10} {s.seconds:>8.1f}  {cache}")
+    summary = result.as_json()
+    metrics = summary["metrics"]
+    if metrics:
+        naive = (summary["evaluation"] or {}).get("naive_baseline", {}).get(
+            "regression_metrics", {})
+        lines += ["", f"{'test metric':<12} {'model':>12} {'naive':>12}"]
+        for name in ("mape", "rmspe", "wape", "rmse", "mae", "r2"):
+            if name in metrics:
+                base = naive.get(name, {}).get("value")
+                lines.append(f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
+                             f"{(f'{base:.4f}' if base is not None else ''):>12}")
+    if result.model_package:
+        package = result.model_package
+        lines += ["", f"registered: {package['ModelPackageGroupName']} version "
+                      f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})"]
+    for path in result.predictions:
+        lines.append(f"predictions: {path}")
+    if result.failure_reason:
+        lines += ["", f"failed: {result.failure_reason}"]
+    return "\n".join(lines) + "\n"
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from pipelines.local.runner import DefinitionError, LocalRunner
+    from pipelines.local.storage import LocalS3
+    from pipelines.parameters import ParameterError, coerce_overrides
+
+    try:
+        if args.definition:
+            try:
+                definition = json.loads(args.definition.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise DefinitionError(f"--definition {args.definition}: {exc}") from None
+            name, region = "pipeline", "local"
+        else:
+            from pipelines.pipeline import definition as build_definition
+            from pipelines.settings import load_settings
+
+            settings = load_settings(args.profile)
+            definition = json.loads(build_definition(settings))
+            name, region = settings.pipeline_name, settings.region
+        overrides = coerce_overrides(definition.get("Parameters", []), args.param)
+        started = time.perf_counter()
+
+        def progress(line: str) -> None:
+            print(f"[{time.perf_counter() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
+
+        runner = LocalRunner(definition, args.workdir.resolve(), overrides,
+                             use_cache=not args.no_cache, progress=progress,
+                             pipeline_name=name, region=region)
+        uri = stage_inputs(definition, runner.parameters, LocalS3(runner.s3.root), args.input)
+        progress(f"execution {runner.execution_id}: input staged at {uri}")
+    except (SettingsError, ParameterError, DefinitionError, FileNotFoundError) as exc:
+        print(f"run: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    result = runner.run()
+    if args.json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(table(result))
+    return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
+
+
+def run_registry(args: argparse.Namespace) -> int:
+    from pipelines.local.registry import Registry, RegistryError
+
+    registry = Registry(args.workdir.resolve() / "registry")
+    try:
+        if args.command == "list":
+            groups = registry.groups()
+            if not groups:
+                print(f"no registered models in {registry.path}")
+            for group, versions in groups.items():
+                print(group)
+                for v in versions:
+                    mape = v.get("ModelQualityStatistics", {}).get("regression_metrics", {}).get(
+                        "mape", {}).get("value")
+                    metric = f"  test MAPE {mape:.4f}" if mape is not None else ""
+                    print(f"  version {v['ModelPackageVersion']:<3} "
+                          f"{v['ModelApprovalStatus']:<22} {v['CreationTime']}{metric}")
+            return EXIT_OK
+        entry = registry.set_status(args.group, args.version, args.status)
+        print(f"{entry['ModelPackageArn']}: {entry['ModelApprovalStatus']}")
+        return EXIT_OK
+    except RegistryError as exc:
+        print(f"run registry: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "registry":
+        return run_registry(parse_registry_args(argv[1:]))
+    return run_local(parse_run_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The Docker-free local runner, end to end on the real Rossmann data.
+
+The runner is given the definition JSON saved to a file (what `upsert --dry-run` prints), so
+it is the published JSON, not Python objects, that is executed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipelines import run
+from pipelines.pipeline import definition
+from pipelines.settings import load_settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def definition_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("definition") / "definition.json"
+    path.write_text(definition(load_settings("dev")))
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local-runs")
+
+
+def run_json(definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str],
+             *extra: str) -> tuple[int, dict[str, Any]]:
+    code = run.main(["--local", "--definition", str(definition_file), "--workdir",
+                     str(workdir), "--json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def statuses(result: dict[str, Any]) -> dict[str, tuple[str, bool | None]]:
+    return {s["name"]: (s["status"], s["cache_hit"]) for s in result["steps"]}
+
+
+def test_first_run_succeeds_registers_and_forecasts(
+        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(definition_file, workdir, capsys)
+    assert code == 0, result["failure_reason"]
+    assert result["status"] == "Succeeded" and result["failure_reason"] is None
+    assert statuses(result) == {
+        "Preprocess": ("Succeeded", False), "Train": ("Succeeded", False),
+        "Evaluate": ("Succeeded", False), "CheckQuality": ("Succeeded", None),
+        "RegisterModel": ("Succeeded", None), "CreateModel": ("Succeeded", None),
+        "BatchTransform": ("Succeeded", False), "ModelQualityFail": ("Skipped", None),
+    }
+    assert result["metrics"]["mape"]["value"] <= 0.082
+    assert result["model_package"]["ModelPackageVersion"] == 1
+    assert result["model_package"]["ModelApprovalStatus"] == "PendingManualApproval"
+    # every batch row has a forecast, with its keys attached
+    [predictions] = result["predictions"]
+    out = pd.read_csv(predictions, header=None, names=["Store", "Date", "forecast"])
+    execution = Path(predictions).parents[1]  # .../executions/<id>/BatchTransform/<file>
+    batch = pd.read_csv(execution / "Preprocess" / "batch" / "batch.csv", header=None)
+    assert len(out) == len(batch) == 3654
+    assert out[["Store", "Date"]].values.tolist() == batch[[0, 1]].values.tolist()
+    assert out["forecast"].between(500, 60000).all()
+    # the training job's metrics were parsed from its log with the metric definitions
+    log = next(s["log"] for s in result["steps"] if s["name"] == "Train")
+    assert "validation-mape=" in Path(log).read_text()
+
+
+def test_second_run_hits_the_cache_and_registers_version_2(
+        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(definition_file, workdir, capsys)
+    assert code == 0
+    jobs = {n: s for n, s in statuses(result).items()
+            if n in ("Preprocess", "Train", "Evaluate", "BatchTransform")}
+    assert jobs == {n: ("Succeeded", True) for n in jobs}
+    assert result["model_package"]["ModelPackageVersion"] == 2
+    assert run.main(["registry", "--workdir", str(workdir), "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "version 1" in listing and "version 2" in listing
+
+
+def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
+        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(definition_file, workdir, capsys, "--param", "MaxDepth=6")
+    assert code == 0
+    hits = {n: hit for n, (_, hit) in statuses(result).items() if hit is not None}
+    assert hits == {"Preprocess": True, "Train": False, "Evaluate": False,
+                    "BatchTransform": False}
+
+
+def test_quality_gate_fails_the_run_with_metric_and_threshold(
+        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(definition_file, workdir, capsys, "--param", "MaxTestMape=0.01")
+    assert code == 1
+    assert result["status"] == "Failed"
+    reason = result["failure_reason"]
+    assert reason.startswith("Model not registered: test MAPE 0.07")
+    assert "(threshold MaxTestMape 0.01)" in reason
+    got = statuses(result)
+    assert got["ModelQualityFail"] == ("Failed", None)
+    for name in ("RegisterModel", "CreateModel", "BatchTransform"):
+        assert got[name][0] == "Skipped"
+    assert result["model_package"] is None
+    registry = json.loads((workdir / "registry" / "registry.json").read_text())
+    assert len(registry["groups"]["store-sales-forecast"]["versions"]) == 3  # unchanged
+
+
+def test_failing_script_stops_downstream_and_keeps_the_log(
+        definition_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Store,Sales,Open\n2015-01-01,1,100,1\n2015-01-01,1,120,1\n")
+    code, result = run_json(definition_file, tmp_path / "work", capsys, "--input", str(bad))
+    assert code == 1
+    got = statuses(result)
+    assert got["Preprocess"] == ("Failed", False)
+    assert {got[n][0] for n in ("Train", "Evaluate", "CheckQuality")} == {"NotRun"}
+    assert result["failure_reason"].startswith("Preprocess: the job exited with status 2: "
+                                               "preprocess: error: 2 rows share the same")
+    log = Path(next(s["log"] for s in result["steps"] if s["name"] == "Preprocess"))
+    assert "2 rows share the same series and date" in log.read_text()
+
+
+def test_table_output(definition_file: Path, workdir: Path,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--local", "--definition", str(definition_file), "--workdir",
+                     str(workdir)]) == 0
+    out = capsys.readouterr()
+    assert "Pipeline execution local-" in out.out and ": Succeeded in" in out.out
+    assert "MAPE" in out.out and "registered: store-sales-forecast version" in out.out
+    assert "predictions: " in out.out
+    assert "Preprocess: succeeded" in out.err and "(cached)" in out.err
+
+
+def test_registry_approve(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["registry", "--workdir", str(workdir), "approve",
+                     "store-sales-forecast", "1"]) == 0
+    assert capsys.readouterr().out.endswith("model-package/store-sales-forecast/1: Approved\n")
+    assert run.main(["registry", "--workdir", str(workdir), "approve",
+                     "store-sales-forecast", "99"]) == 2
+    assert "has versions 1.." in capsys.readouterr().err
+
+
+def test_bad_parameter_is_refused_before_running(definition_file: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--local", "--definition", str(definition_file), "--workdir",
+                     str(tmp_path), "--param", "MaxDepth=abc"]) == 2
+    assert capsys.readouterr().err == \
+        "run: error: --param MaxDepth='abc': expected a integer value\n"
+    assert not (tmp_path / "executions").exists()
