@@ -32,6 +32,7 @@ class PipelineParameters:
     min_child_weight: Any
     early_stopping_rounds: Any
     max_bin: Any
+    refit_on_validation: Any
     max_test_mape: Any
     max_test_rmspe: Any
     model_approval_status: Any
@@ -51,6 +52,7 @@ class PipelineParameters:
             "min_child_weight": self.min_child_weight,
             "early_stopping_rounds": self.early_stopping_rounds,
             "max_bin": self.max_bin,
+            "refit": self.refit_on_validation,
         }
 
 
@@ -91,6 +93,7 @@ def build_parameters(settings: Settings) -> PipelineParameters:
         early_stopping_rounds=ParameterInteger("EarlyStoppingRounds",
                                                default_value=hp.early_stopping_rounds),
         max_bin=ParameterInteger("MaxBin", default_value=hp.max_bin),
+        refit_on_validation=ParameterInteger("RefitOnValidation", default_value=hp.refit),
         max_test_mape=ParameterFloat("MaxTestMape", default_value=p.max_test_mape),
         max_test_rmspe=ParameterFloat("MaxTestRmspe", default_value=p.max_test_rmspe),
         model_approval_status=ParameterString("ModelApprovalStatus",
@@ -116,6 +119,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "MinChildWeight": (0, 1e6),
     "EarlyStoppingRounds": (0, 100_000),
     "MaxBin": (2, 1024),
+    "RefitOnValidation": (0, 1),
     "MaxTestMape": (1e-6, 10),
     "MaxTestRmspe": (1e-6, 10),
 }

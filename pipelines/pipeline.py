@@ -13,8 +13,16 @@ from pipelines.code_assets import code_assets
 from pipelines.settings import Settings
 
 
-def build_pipeline(settings: Settings) -> Any:
-    """The sagemaker Pipeline object for these settings."""
+def build_pipeline(settings: Settings, session: Any = None, storage_root: str = "",
+                   register_model: bool = True) -> Any:
+    """The sagemaker Pipeline object for these settings.
+
+    Args:
+        session: a PipelineSession; default: an offline one (no AWS call).
+        storage_root: where code and outputs live; default the profile's s3://bucket/prefix
+            (SageMaker local mode passes a file:// folder).
+        register_model: False leaves RegisterModel out (SageMaker local mode cannot run it).
+    """
     from pipelines import sdk
 
     sdk.prepare_environment(settings.region)
@@ -33,23 +41,25 @@ def build_pipeline(settings: Settings) -> Any:
     ctx = BuildContext(
         settings=settings,
         params=build_parameters(settings),
-        session=sdk.offline_session(settings.region, settings.bucket),
+        session=session or sdk.offline_session(settings.region, settings.bucket),
         assets=code_assets(),
         image_uri=image_uris.retrieve(
             "xgboost", region=settings.region, version=settings.xgboost_image_version
         ),
+        storage_root=storage_root or settings.s3_root,
+        register_model=register_model,
     )
     report = evaluation_property_file()
     preprocess = build_preprocess_step(ctx)
     train = build_train_step(ctx, preprocess)
     evaluate = build_evaluate_step(ctx, preprocess, train, report)
-    register = build_register_step(ctx, train, evaluate)
     create_model = build_create_model_step(ctx, train)
     transform = build_batch_transform_step(ctx, preprocess, create_model)
-    gate = build_quality_gate(
-        ctx, report, if_steps=[register, create_model, transform],
-        else_steps=[build_fail_step(ctx, report)],
-    )
+    passed = [create_model, transform]
+    if ctx.register_model:
+        passed.insert(0, build_register_step(ctx, train, evaluate))
+    gate = build_quality_gate(ctx, report, if_steps=passed,
+                              else_steps=[build_fail_step(ctx, report)])
     return Pipeline(
         name=settings.pipeline_name,
         parameters=ctx.params.all(),

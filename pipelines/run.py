@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,8 +33,11 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         description="Run the pipeline definition locally (no Docker, no AWS). "
                     "See also: python -m pipelines.run registry --help",
     )
-    parser.add_argument("--local", action="store_true", required=True,
-                        help="run with the Docker-free local runner")
+    parser.add_argument("--local", action="store_true",
+                        help="run with the Docker-free local runner (same as --mode local)")
+    parser.add_argument("--mode", choices=("local", "sagemaker-local"),
+                        help="local: the Docker-free runner; sagemaker-local: the SageMaker "
+                             "SDK's local mode (needs Docker; RegisterModel is left out)")
     parser.add_argument("--profile", default=DEFAULT_PROFILE,
                         help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     parser.add_argument("--definition", type=Path, metavar="FILE",
@@ -48,7 +52,14 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-cache", action="store_true", help="re-run every job step")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the result instead of the table")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not (args.local or args.mode):
+        parser.error("choose a runner: --local (Docker-free) or --mode sagemaker-local")
+    args.mode = args.mode or "local"
+    if args.mode == "sagemaker-local" and args.definition:
+        parser.error("--mode sagemaker-local builds the pipeline from --profile; "
+                     "--definition goes with --mode local")
+    return args
 
 
 def parse_registry_args(argv: list[str]) -> argparse.Namespace:
@@ -104,6 +115,46 @@ def _code_uris(node: Any, file_name: str) -> list[str]:
     return []
 
 
+def definition_cache_key(profile: str) -> str:
+    """Everything that can change a built definition: this package's source and profiles,
+    the container code, the role from the environment, and the SDK version."""
+    import hashlib
+    import os
+    from importlib import metadata
+
+    from pipelines.code_assets import code_assets
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    for asset in code_assets().all():
+        digest.update(asset.digest.encode())
+    digest.update(profile.encode())
+    digest.update(os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN", "").encode())
+    digest.update(metadata.version("sagemaker").encode())
+    return digest.hexdigest()[:32]
+
+
+def cached_definition(profile: str, workdir: Path) -> tuple[dict[str, Any], str, str]:
+    """The profile's definition, built once per change: building imports the SageMaker SDK
+    (about 5 s), which would otherwise dominate a cached re-run."""
+    from pipelines.settings import load_settings
+
+    settings = load_settings(profile)
+    path = workdir / "definitions" / f"{definition_cache_key(profile)}.json"
+    if not path.is_file():
+        from pipelines.pipeline import definition as build_definition
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(build_definition(settings))
+        os.replace(tmp, path)
+    return json.loads(path.read_text()), settings.pipeline_name, settings.region
+
+
 def table(result: Any) -> str:
     lines = [f"Pipeline execution {result.execution_id}: {result.status} "
              f"in {result.seconds:.1f}s", ""]
@@ -146,12 +197,7 @@ def run_local(args: argparse.Namespace) -> int:
                 raise DefinitionError(f"--definition {args.definition}: {exc}") from None
             name, region = "pipeline", "local"
         else:
-            from pipelines.pipeline import definition as build_definition
-            from pipelines.settings import load_settings
-
-            settings = load_settings(args.profile)
-            definition = json.loads(build_definition(settings))
-            name, region = settings.pipeline_name, settings.region
+            definition, name, region = cached_definition(args.profile, args.workdir.resolve())
         overrides = coerce_overrides(definition.get("Parameters", []), args.param)
         started = time.perf_counter()
 
@@ -172,6 +218,35 @@ def run_local(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(table(result))
     return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
+
+
+def run_sagemaker_local(args: argparse.Namespace) -> int:
+    from pipelines.demo_data import rossmann_csv
+    from pipelines.local.sagemaker_mode import LocalModeUnavailable, run_sagemaker_local
+    from pipelines.parameters import ParameterError, coerce_overrides
+    from pipelines.settings import load_settings
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        settings = load_settings(args.profile)
+        definition, _, _ = cached_definition(args.profile, args.workdir.resolve())
+        overrides = coerce_overrides(definition["Parameters"], args.param)
+        status, reason, steps = run_sagemaker_local(
+            settings, args.workdir, overrides, args.input or rossmann_csv(), progress)
+    except (SettingsError, ParameterError, LocalModeUnavailable) as exc:
+        print(f"run: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = {"status": status, "failure_reason": reason or None, "mode": "sagemaker-local",
+               "steps": [{"name": s["StepName"], "status": s["StepStatus"],
+                          "failure_reason": s.get("FailureReason")} for s in steps]}
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    else:
+        sys.stdout.write(f"SageMaker local mode: {status}" + (f": {reason}" if reason else "")
+                         + "\n")
+    return EXIT_OK if status == "Succeeded" else EXIT_FAILED
 
 
 def run_registry(args: argparse.Namespace) -> int:
@@ -204,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "registry":
         return run_registry(parse_registry_args(argv[1:]))
-    return run_local(parse_run_args(argv))
+    args = parse_run_args(argv)
+    return run_sagemaker_local(args) if args.mode == "sagemaker-local" else run_local(args)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,19 @@ Each function names the defect it works around (numbers as in the project's SDK 
 8. `Transformer` validates `instance_count` as a plain int (pydantic), so a ParameterInteger
    is refused: `transform_step` builds the step with the default and puts the parameter
    back into TransformResources.InstanceCount.
+9. ProcessingStep and TransformStep construct a `LocalSagemakerClient()` (a whole
+   LocalSession with new boto3 clients, about 0.2 s each) only to read one method's
+   __name__: `prepare_environment` gives that module a stand-in that answers the names
+   without building a session. Only those two name lookups use it.
+7. SDK 3.27.0 has two LocalPipelineSession classes: the one in sagemaker.core is a
+   PipelineSession (needed to build steps from step_args) but cannot create or start a
+   pipeline; the one in sagemaker.mlops can, but is not a PipelineSession.
+   `local_pipeline_session` returns a session that is both. ModelBuilder.build() then
+   decorates `sagemaker_client._user_agent_creator`, which the local client lacks; the
+   session's local client gets an inert one (local mode sends no user-agent header).
+11. Processor.run() uploads every input that is not an s3:// URI to S3, even file://
+   inputs in local mode; only pipeline variables are left alone. `local_file_uri` wraps a
+   file:// URI in a one-element Join, which the local executor resolves to the same string.
 6. Telemetry sends requests from background threads while a definition is built; opting
    out needs an SDK config file, which makes building several times slower. Building a
    definition is our own offline computation, so `prepare_environment` replaces the sender
@@ -28,6 +41,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,6 +61,24 @@ def prepare_environment(region: str) -> None:
     from sagemaker.core.telemetry import telemetry_logging
 
     telemetry_logging._send_telemetry_request = _no_telemetry
+    from sagemaker.mlops.workflow import steps
+
+    if not isinstance(steps.LocalSagemakerClient, _MethodNames):
+        steps.LocalSagemakerClient = _MethodNames(steps.LocalSagemakerClient)
+
+
+class _MethodNames:
+    """Called like the client class; its instances hand out the class's unbound methods,
+    which is all `steps.py` needs (their __name__)."""
+
+    def __init__(self, cls: type) -> None:
+        self._cls = cls
+
+    def __call__(self) -> _MethodNames:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cls, name)
 
 
 def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
@@ -96,3 +128,28 @@ def quiet() -> Iterator[None]:
             yield
     finally:
         logging.disable(previous)
+
+
+def local_pipeline_session(region: str, bucket: str) -> Any:
+    """A session for SageMaker's own local mode (Docker) that can build and run a pipeline
+    (defect 7). Local mode still needs Docker and, to pull the image, ECR access."""
+    import boto3
+    from sagemaker.core.workflow.pipeline_context import LocalPipelineSession as Building
+    from sagemaker.mlops.local.local_pipeline_session import LocalPipelineSession as Running
+
+    class _LocalPipelineSession(Running, Building):
+        pass
+
+    session = _LocalPipelineSession(boto_session=boto3.Session(region_name=region),
+                                    default_bucket=bucket)
+    session._default_bucket = bucket
+    if not hasattr(session.sagemaker_client, "_user_agent_creator"):
+        session.sagemaker_client._user_agent_creator = SimpleNamespace(to_string=lambda: "")
+    return session
+
+
+def local_file_uri(uri: str) -> Any:
+    """A file:// location that Processor.run() leaves alone in local mode (defect 11)."""
+    from sagemaker.core.workflow.functions import Join
+
+    return Join(on="", values=[uri])

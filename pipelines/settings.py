@@ -72,6 +72,7 @@ class Hyperparameters(_Frozen):
     min_child_weight: float = Field(ge=0)
     early_stopping_rounds: int = Field(ge=0)
     max_bin: int = Field(ge=2, le=1024)
+    refit: int = Field(ge=0, le=1)
 
 
 class ParameterDefaults(_Frozen):

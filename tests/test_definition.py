@@ -98,7 +98,8 @@ def test_parameters_are_wired_where_they_belong(dev_definition: dict) -> None:
     hps = train["HyperParameters"]
     # hyperparameters are a str->str map: parameters go in as string expressions
     assert hps["max_depth"] == {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.MaxDepth"}]}}
-    assert hps["sagemaker_program"] == "train.py"
+    assert hps["sagemaker_program"] == '"train.py"'  # JSON-encoded, as the toolkit expects
+    assert hps["sagemaker_submit_directory"] == '"/opt/ml/input/data/code/sourcedir.tar.gz"'
     tr = step(dev_definition, "BatchTransform")["Arguments"]["TransformResources"]
     assert tr == {"InstanceType": {"Get": "Parameters.TransformInstanceType"},
                   "InstanceCount": {"Get": "Parameters.TransformInstanceCount"}}

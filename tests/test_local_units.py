@@ -134,3 +134,14 @@ def test_transform_join_and_filters() -> None:
     text = "1,2015-01-01,1,2\n2,2015-01-02,3,4\n3,2015-01-03,5,6\n"
     out = tw.transform_object(EchoHandler, None, text, spec, "batch.csv")  # type: ignore[arg-type]
     assert out == ["1,2015-01-01,3.0", "2,2015-01-02,7.0", "3,2015-01-03,11.0"]
+
+
+def test_definition_cache_key_follows_what_changes_the_definition(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.run import definition_cache_key
+
+    dev = definition_cache_key("dev")
+    assert dev == definition_cache_key("dev")
+    assert dev != definition_cache_key("prod")
+    monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", "arn:aws:iam::123456789012:role/Other")
+    assert dev != definition_cache_key("dev")

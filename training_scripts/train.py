@@ -48,6 +48,9 @@ class Hyperparameters:
     min_child_weight: float = 5.0
     early_stopping_rounds: int = 50
     max_bin: int = 128
+    # 1: after early stopping picks the number of trees, fit the final model on train +
+    # validation (the most recent weeks are the most informative for a forecast).
+    refit: int = 1
     seed: int = 42
 
     def check(self) -> None:
@@ -61,6 +64,7 @@ class Hyperparameters:
             ("min_child_weight", self.min_child_weight >= 0, "at least 0"),
             ("early_stopping_rounds", self.early_stopping_rounds >= 0, "at least 0"),
             ("max_bin", 2 <= self.max_bin <= 1024, "between 2 and 1024"),
+            ("refit", self.refit in (0, 1), "0 or 1"),
         ]
         for name, ok, expected in rules:
             if not ok:
@@ -138,7 +142,11 @@ def train(
     threads: int,
     log_every: int = 50,
 ) -> tuple[xgb.Booster, dict[str, Any]]:
-    """Fit with early stopping on validation; return the booster cut at its best iteration."""
+    """Fit with early stopping on validation; return the booster cut at its best iteration,
+    or (refit=1) a booster with that many trees fitted on train + validation.
+
+    The reported validation metrics are always those of the early-stopped model, which has
+    not seen the validation rows."""
     hp.check()
     dtrain = matrix(train_frame, schema, "train")
     dvalid = matrix(validation_frame, schema, "validation")
@@ -157,7 +165,14 @@ def train(
     booster = booster[: best + 1]
     predicted = np.expm1(booster.predict(dvalid))
     metrics = sales_metrics(validation_frame[schema["target_column"]].to_numpy(), predicted)
-    metrics.update({"best_iteration": int(best), "fit_seconds": seconds})
+    if hp.refit:
+        started = time.perf_counter()
+        both = matrix(pd.concat([train_frame, validation_frame], ignore_index=True), schema,
+                      "train+validation")
+        booster = xgb.train(hp.xgboost_params(threads), both, num_boost_round=best + 1)
+        seconds += time.perf_counter() - started
+    metrics.update({"best_iteration": int(best), "fit_seconds": seconds,
+                    "refit_on_validation": bool(hp.refit)})
     return booster, metrics
 
 

@@ -157,12 +157,25 @@ def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- training
 
 
-def _toolkit_args(hyperparameters: dict[str, Any]) -> list[str]:
+def decode_hyperparameters(raw: dict[str, Any]) -> dict[str, str]:
+    """As the training toolkit reads them: each value JSON-decoded when it parses as JSON,
+    else kept as it is; then rendered back to text for the command line."""
+    decoded: dict[str, str] = {}
+    for name, value in raw.items():
+        try:
+            parsed = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            parsed = value
+        decoded[name] = parsed if isinstance(parsed, str) else str(parsed)
+    return decoded
+
+
+def _toolkit_args(hyperparameters: dict[str, str]) -> list[str]:
     """What the training toolkit passes a script: --name value, sagemaker_* left out."""
     out: list[str] = []
     for name, value in hyperparameters.items():
         if not name.startswith("sagemaker_"):
-            out += [f"--{name}", str(value)]
+            out += [f"--{name}", value]
     return out
 
 
@@ -177,7 +190,7 @@ def _pack(folder: Path, archive: Path) -> None:
 
 def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """CreateTrainingJob for a framework script, as the SageMaker training toolkit runs it."""
-    hps = {k: str(v) for k, v in (args.get("HyperParameters") or {}).items()}
+    hps = decode_hyperparameters(args.get("HyperParameters") or {})
     root = ctx.sandbox / "opt" / "ml"
     channels = []
     for channel in args.get("InputDataConfig", []):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.code_assets import CodeAssets
+from pipelines.code_assets import CodeAsset, CodeAssets
 from pipelines.parameters import PipelineParameters
 from pipelines.settings import Settings
 
@@ -16,9 +16,19 @@ class BuildContext:
 
     settings: Settings
     params: PipelineParameters
-    session: Any  # sagemaker PipelineSession (offline)
+    session: Any  # sagemaker PipelineSession (offline), or a local-mode session
     assets: CodeAssets
     image_uri: str
+    storage_root: str  # s3://bucket/prefix, or file:///... for SageMaker local mode
+    register_model: bool = True  # SageMaker local mode cannot run a RegisterModel step
+
+    def code_uri(self, asset: CodeAsset) -> Any:
+        if self.storage_root.startswith("file://"):
+            # SageMaker local mode mounts file:// inputs: give it the asset's folder
+            from pipelines.sdk import local_file_uri
+
+            return local_file_uri(f"{self.storage_root}/code/{asset.digest[:20]}/")
+        return asset.s3_uri(self.storage_root)
 
     @property
     def role(self) -> str:
@@ -43,7 +53,7 @@ def execution_uri(ctx: BuildContext, *parts: str) -> Any:
 
     return Join(
         on="/",
-        values=[f"{ctx.settings.s3_root}/executions", ExecutionVariables.PIPELINE_EXECUTION_ID,
+        values=[f"{ctx.storage_root}/executions", ExecutionVariables.PIPELINE_EXECUTION_ID,
                 *parts],
     )
 
@@ -106,3 +116,39 @@ def processing_network(ctx: BuildContext) -> Any:
 
 def kms_key(ctx: BuildContext) -> str | None:
     return ctx.settings.security.kms_key_id or None
+
+
+CODE_DIR = "/opt/ml/processing/input/code"
+
+
+def run_script(ctx: BuildContext, asset: CodeAsset, base_job_name: str, inputs: list[Any],
+               outputs: list[Any], arguments: list[Any]) -> Any:
+    """Processing job arguments that run one of our scripts with python3.
+
+    The same job ScriptProcessor describes (a `code` input and a `python3 <script>`
+    entrypoint), built on the base Processor because ScriptProcessor uploads any code that
+    is not already an s3:// URI, even in local mode.
+    """
+    from sagemaker.core.processing import Processor
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    p = ctx.params
+    processor = Processor(
+        role=ctx.role,
+        image_uri=ctx.image_uri,
+        entrypoint=["python3", f"{CODE_DIR}/{asset.file_name}"],
+        instance_type=p.processing_instance_type,
+        instance_count=p.processing_instance_count,
+        volume_kms_key=kms_key(ctx),
+        output_kms_key=kms_key(ctx),
+        max_runtime_in_seconds=ctx.settings.max_runtime_seconds,
+        base_job_name=base_job_name,
+        sagemaker_session=ctx.session,
+        network_config=processing_network(ctx),
+    )
+    code = ProcessingInput(
+        input_name="code",
+        s3_input=ProcessingS3Input(s3_uri=ctx.code_uri(asset), local_path=CODE_DIR,
+                                   s3_data_type="S3Prefix", s3_input_mode="File"),
+    )
+    return processor.run(inputs=[*inputs, code], outputs=outputs, arguments=arguments)

@@ -10,8 +10,7 @@ from pipelines.steps.common import (
     cache_config,
     execution_uri,
     job_retry_policies,
-    kms_key,
-    processing_network,
+    run_script,
 )
 
 
@@ -27,7 +26,6 @@ def evaluation_property_file() -> Any:
 
 def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
                         report: Any) -> Any:
-    from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import (
         ProcessingInput,
         ProcessingOutput,
@@ -36,7 +34,6 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
     )
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
-    p = ctx.params
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
 
     def s3_input(name: str, uri: Any, path: str) -> Any:
@@ -46,21 +43,10 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
                                        s3_input_mode="File"),
         )
 
-    processor = ScriptProcessor(
-        role=ctx.role,
-        image_uri=ctx.image_uri,
-        command=["python3"],
-        instance_type=p.processing_instance_type,
-        instance_count=p.processing_instance_count,
-        volume_kms_key=kms_key(ctx),
-        output_kms_key=kms_key(ctx),
-        max_runtime_in_seconds=ctx.settings.max_runtime_seconds,
-        base_job_name="evaluate",
-        sagemaker_session=ctx.session,
-        network_config=processing_network(ctx),
-    )
-    step_args = processor.run(
-        code=ctx.assets.evaluate.s3_uri(ctx.settings.s3_root),
+    step_args = run_script(
+        ctx,
+        ctx.assets.evaluate,
+        "evaluate",
         inputs=[
             s3_input("model", train.properties.ModelArtifacts.S3ModelArtifacts,
                      contract.MODEL_INPUT_DIR),

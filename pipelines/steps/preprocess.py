@@ -11,8 +11,7 @@ from pipelines.steps.common import (
     cache_config,
     execution_uri,
     job_retry_policies,
-    kms_key,
-    processing_network,
+    run_script,
 )
 
 OUTPUTS = (
@@ -42,7 +41,6 @@ def data_arguments(ctx: BuildContext) -> list[str]:
 
 
 def build_preprocess_step(ctx: BuildContext) -> Any:
-    from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import (
         ProcessingInput,
         ProcessingOutput,
@@ -52,21 +50,10 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     p = ctx.params
-    processor = ScriptProcessor(
-        role=ctx.role,
-        image_uri=ctx.image_uri,
-        command=["python3"],
-        instance_type=p.processing_instance_type,
-        instance_count=p.processing_instance_count,
-        volume_kms_key=kms_key(ctx),
-        output_kms_key=kms_key(ctx),
-        max_runtime_in_seconds=ctx.settings.max_runtime_seconds,
-        base_job_name="preprocess",
-        sagemaker_session=ctx.session,
-        network_config=processing_network(ctx),
-    )
-    step_args = processor.run(
-        code=ctx.assets.preprocess.s3_uri(ctx.settings.s3_root),
+    step_args = run_script(
+        ctx,
+        ctx.assets.preprocess,
+        "preprocess",
         inputs=[
             ProcessingInput(
                 input_name="data",

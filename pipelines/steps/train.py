@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pipelines import contract
@@ -28,9 +29,11 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
 
     p, sec = ctx.params, ctx.settings.security
     hyperparameters = {name: as_text(value) for name, value in p.hyperparameters().items()}
+    # JSON-encoded, as the framework estimators always passed them: the training toolkit
+    # JSON-decodes every hyperparameter, and SageMaker local mode requires these two encoded.
     hyperparameters.update(
-        sagemaker_program=contract.TRAINING_PROGRAM,
-        sagemaker_submit_directory=SUBMIT_DIRECTORY,
+        sagemaker_program=json.dumps(contract.TRAINING_PROGRAM),
+        sagemaker_submit_directory=json.dumps(SUBMIT_DIRECTORY),
     )
     networking = None
     if sec.uses_vpc or sec.network_isolation or sec.inter_container_encryption:
@@ -75,7 +78,7 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
             ),
             InputData(
                 channel_name=CODE_CHANNEL,
-                data_source=ctx.assets.training.s3_uri(ctx.settings.s3_root),
+                data_source=ctx.code_uri(ctx.assets.training),
             ),
         ]
     )

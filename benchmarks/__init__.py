@@ -1,0 +1,1 @@
+"""Performance targets, measured side by side: `python -m benchmarks [NAME ...] [--quick]`."""

@@ -1,0 +1,116 @@
+"""Shared helpers: timing, the JSON line, and the prepared Rossmann features and model."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(terse=True)}
+
+
+def emit(name: str, value: float, reference: float, target: str, met: bool | None,
+         **details: Any) -> dict[str, Any]:
+    """Print one JSON line: value and reference measured in the same run."""
+    line = {"benchmark": name, "value": round(value, 6), "reference": round(reference, 6),
+            "ratio": round(value / reference, 4) if reference else None, "target": target,
+            "met": met, **details, "machine": machine()}
+    print(json.dumps(line), flush=True)
+    return line
+
+
+def repeat(fn: Callable[[], Any], times: int) -> dict[str, float]:
+    """Median, min and max wall seconds of `times` calls."""
+    seconds = []
+    for _ in range(times):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds)}
+
+
+def run_command(argv: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
+                ) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): "
+                           f"{result.stderr[-2000:]}")
+    return seconds, result
+
+
+@cache
+def rossmann_features(quick: bool) -> Any:
+    """preprocess.build_features on Rossmann (quick: 10 stores)."""
+    import pandas as pd
+
+    from pipelines.demo_data import rossmann_csv
+    from processing_scripts import preprocess
+
+    raw = pd.read_csv(rossmann_csv())
+    if quick:
+        raw = raw[raw["Store"].isin(sorted(raw["Store"].unique())[:10])]
+    return preprocess.build_features(raw, preprocess.ColumnConfig(), horizon=42)
+
+
+def built_definition(folder: Path) -> Path:
+    """The dev profile's definition saved to a file, built once (as `upsert --dry-run`)."""
+    path = folder / "definition.json"
+    if not path.is_file():
+        run_command([sys.executable, "-m", "pipelines.upsert", "--dry-run", "--output",
+                     str(path)])
+    return path
+
+
+def small_input(folder: Path, stores: int = 10) -> Path:
+    """The first `stores` Rossmann stores, for quick mode."""
+    import pandas as pd
+
+    from pipelines.demo_data import rossmann_csv
+
+    raw = pd.read_csv(rossmann_csv())
+    path = folder / "small.csv"
+    raw[raw["Store"].isin(sorted(raw["Store"].unique())[:stores])].to_csv(path, index=False)
+    return path
+
+
+_MEASURE = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "print(json.dumps({'seconds': time.perf_counter() - t, 'code': r.returncode,\n"
+    "  'stdout': r.stdout, 'stderr': r.stderr[-3000:],\n"
+    "  'max_rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+)
+
+
+def local_run(workdir: Path, *extra: str) -> dict[str, Any]:
+    """`python -m pipelines.run --local --json ...` in a fresh process; returns the wall
+    seconds, the peak RSS of the runner and all its jobs, and the runner's JSON."""
+    argv = [sys.executable, "-m", "pipelines.run", "--local", "--json", "--workdir",
+            str(workdir), *extra]
+    _, wrapper = run_command([sys.executable, "-c", _MEASURE, *argv])
+    measured = json.loads(wrapper.stdout)
+    if measured["code"] != 0:
+        raise RuntimeError(f"local run failed: {measured['stderr']}")
+    measured["result"] = json.loads(measured.pop("stdout"))
+    return measured
+
+
+def job_seconds(result: dict[str, Any]) -> float:
+    return sum(s["seconds"] for s in result["steps"]
+               if s["type"] in ("Processing", "Training", "Transform"))

@@ -1,0 +1,89 @@
+"""python -m pipelines.data against moto's S3 (standing in for the real S3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+from moto import mock_aws
+
+from pipelines import data
+
+BUCKET = "forecast-data"
+
+
+@pytest.fixture
+def s3() -> Iterator[object]:
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        client = boto3.client("s3", region_name="eu-west-1")
+        client.create_bucket(Bucket=BUCKET,
+                             CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        yield client
+
+
+def test_demo_copies_the_rossmann_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert data.main(["demo", str(tmp_path / "d")]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.parent == tmp_path / "d"
+    frame = pd.read_csv(path)
+    assert len(frame) == 93_832 and frame["Store"].nunique() == 100
+
+
+def test_stage_demo_then_read_back(s3: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import awswrangler as wr
+
+    uri = f"s3://{BUCKET}/forecast/data/"
+    assert data.main(["stage", "demo", uri]) == 0
+    assert capsys.readouterr().out.strip() == uri
+    back = wr.s3.read_parquet(uri, boto3_session=boto3.Session(region_name="eu-west-1"))
+    assert len(back) == 93_832
+    assert set(back.columns) >= {"Date", "Store", "Sales", "Open", "Promo"}
+    # staging again replaces the dataset instead of adding to it
+    assert data.main(["stage", "demo", uri]) == 0
+    again = wr.s3.read_parquet(uri, boto3_session=boto3.Session(region_name="eu-west-1"))
+    assert len(again) == 93_832
+
+
+def test_staged_parquet_is_what_preprocess_accepts(s3: object, tmp_path: Path) -> None:
+    import preprocess
+
+    uri = f"s3://{BUCKET}/forecast/data/"
+    assert data.main(["stage", "demo", uri]) == 0
+    local = tmp_path / "data"
+    local.mkdir()
+    for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix="forecast/data/")["Contents"]:  # type: ignore[attr-defined]
+        s3.download_file(BUCKET, obj["Key"], str(local / Path(obj["Key"]).name))  # type: ignore[attr-defined]
+    frame = preprocess.read_data(local)
+    out = preprocess.build_features(frame, preprocess.ColumnConfig(), horizon=42)
+    assert out.schema["rows"]["test"] == 3654
+
+
+def test_predictions_read_back_as_one_table(s3: object, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = "forecast/executions/e1/BatchTransform/"
+    s3.put_object(Bucket=BUCKET, Key=prefix + "batch.csv.out",  # type: ignore[attr-defined]
+                  Body=b"25,2015-06-21,9000.5\n25,2015-06-20,8723.5\n3,2015-06-20,100.0\n")
+    target = tmp_path / "forecast.csv"
+    assert data.main(["predictions", f"s3://{BUCKET}/{prefix}", "--output", str(target)]) == 0
+    table = pd.read_csv(target)
+    assert list(table.columns) == ["Store", "Date", "forecast"]
+    assert table.values.tolist() == [[3, "2015-06-20", 100.0], [25, "2015-06-20", 8723.5],
+                                     [25, "2015-06-21", 9000.5]]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stage", "demo", "bucket/data"], "'bucket/data' is not an s3://bucket/prefix URI"),
+        (["stage", "missing.csv", "s3://b/d/"], "missing.csv: no such file or folder"),
+        (["predictions", "s3://forecast-data/none/"], "no Batch Transform output (*.out) under"),
+    ],
+)
+def test_errors(s3: object, argv: list[str], message: str,
+                capsys: pytest.CaptureFixture[str]) -> None:
+    assert data.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
