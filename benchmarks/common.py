@@ -6,7 +6,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
+import subprocess  # nosec B404
 import sys
 import time
 from collections.abc import Callable
@@ -45,7 +45,8 @@ def repeat(fn: Callable[[], Any], times: int) -> dict[str, float]:
 def run_command(argv: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
                 ) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,  # nosec B603
+                            check=False)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 from benchmarks.common import REPO, emit, repeat, run_command
 
@@ -18,7 +19,8 @@ SDK_MODULES = (
 
 
 def run(quick: bool) -> dict:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+    env = {"PATH": os.environ.get("PATH", ""),
+           "HOME": os.environ.get("HOME", tempfile.gettempdir()),
            "AWS_DEFAULT_REGION": "eu-west-1", "AWS_EC2_METADATA_DISABLED": "true"}
     times = 1 if quick else 5
     ours = repeat(lambda: run_command([sys.executable, "-m", "pipelines.upsert", "--dry-run"],

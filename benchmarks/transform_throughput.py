@@ -48,7 +48,8 @@ def run(quick: bool) -> dict:
             count += out.count(b"\n")
         return count
 
-    assert through_handler() == rows  # warm-up, and every row came back
+    if through_handler() != rows:  # warm-up, and every row must come back
+        raise RuntimeError("the handler did not return one prediction per row")
     times = 1 if quick else 5
     handler = repeat(through_handler, times)
     inplace = repeat(lambda: model.booster.inplace_predict(values), times)

@@ -150,20 +150,30 @@ def decode_csv(body: bytes | str, width: int) -> np.ndarray:
         except (pa.ArrowInvalid, ValueError):
             pass
     parsed_rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(_text(raw))), start=1):
-        if len(row) != width:
-            raise RequestError(f"CSV row {number} has {len(row)} fields; the model expects {width}")
-        parsed = []
-        for column, field in enumerate(row, start=1):
-            field = field.strip()
-            try:
-                parsed.append(float(field) if field else math.nan)
-            except ValueError:
+    reader = csv.reader(io.StringIO(_text(raw), newline=""))
+    number = 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            if len(row) != width:
                 raise RequestError(
-                    f"CSV row {number}, field {column}: {field[:40]!r} is not a number"
-                ) from None
-        parsed_rows.append(parsed)
+                    f"CSV row {number} has {len(row)} fields; the model expects {width}")
+            parsed_rows.append([_csv_number(field, number, column)
+                                for column, field in enumerate(row, start=1)])
+    except csv.Error as exc:
+        raise RequestError(f"malformed CSV at row {number + 1}: {exc}") from None
     return np.asarray(parsed_rows, dtype="float32")
+
+
+def _csv_number(field: str, row: int, column: int) -> float:
+    text = field.strip()
+    if not text:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise RequestError(
+            f"CSV row {row}, field {column}: {text[:40]!r} is not a number"
+        ) from None
 
 
 def decode_instances(instances: list[Any], model: Model) -> Batch:

@@ -18,7 +18,8 @@ def client(boto_session: Any, service: str) -> Any:
     from botocore.config import Config
 
     return boto_session.client(
-        service, config=Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+        service,
+        config=Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}),
     )
 
 

@@ -88,8 +88,11 @@ def stage_inputs(definition: dict[str, Any], parameters: dict[str, Any], s3: Any
                 target = s3.path(uri)
                 if not target.is_file():
                     s3.put_bytes(asset.payload, uri)
-    declared = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
-    uri = str(parameters.get("InputDataUri", declared.get("InputDataUri", "")))
+    if "InputDataUri" not in parameters:
+        if input_path:
+            raise FileNotFoundError("--input: this definition has no InputDataUri parameter")
+        return "(no InputDataUri parameter: nothing staged)"
+    uri = str(parameters["InputDataUri"])
     source = input_path or rossmann_csv()
     if not source.exists():
         raise FileNotFoundError(f"--input {source}: no such file or folder")

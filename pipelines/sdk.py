@@ -48,10 +48,8 @@ if TYPE_CHECKING:
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
 # Used only to build definitions; never sent anywhere (no request is made with them).
-_INERT_CREDENTIALS = {
-    "aws_access_key_id": "offline-build",
-    "aws_secret_access_key": "offline-build",
-}
+_INERT = "offline-build"
+_INERT_CREDENTIALS = {"aws_access_key_id": _INERT, "aws_secret_access_key": _INERT}
 
 
 def prepare_environment(region: str) -> None:

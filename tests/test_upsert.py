@@ -192,3 +192,63 @@ def test_bad_setting_names_setting_and_source(capsys: pytest.CaptureFixture[str]
     assert upsert.main(["--dry-run", "--role-arn", "arn:aws:iam::12:role/x"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("upsert: error: command line: setting 'role_arn':")
+
+
+class FailingExecution:
+    """Stands in for SageMaker reporting an execution whose Train step failed (moto always
+    reports Succeeded and cannot list execution steps)."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def describe_pipeline_execution(self, PipelineExecutionArn: str) -> dict:
+        self.polls += 1
+        if self.polls < 2:
+            return {"PipelineExecutionStatus": "Executing"}
+        return {"PipelineExecutionStatus": "Failed", "FailureReason": "Step failure"}
+
+    def get_paginator(self, name: str) -> object:
+        steps = [{"StepName": "Train", "StepStatus": "Failed" if self.polls >= 2 else "Executing",
+                  "FailureReason": "AlgorithmError: train: error: channel 'validation': no rows"},
+                 {"StepName": "Preprocess", "StepStatus": "Succeeded"}]
+
+        class Pages:
+            def paginate(self, **_: object) -> list[dict]:
+                return [{"PipelineExecutionSteps": steps}]
+
+        return Pages()
+
+
+def test_wait_reports_the_failed_step(capsys: pytest.CaptureFixture[str]) -> None:
+    status, reason = upsert.wait_for_execution(FailingExecution(), "arn:execution", 0)
+    assert status == "Failed"
+    assert reason == "step Train failed: AlgorithmError: train: error: channel 'validation': " \
+                     "no rows"
+    progress = capsys.readouterr().err
+    assert "  Train: Executing\n" in progress and "  Train: Failed\n" in progress
+
+
+def test_wait_failure_exits_non_zero(aws: dict, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    real_wait = upsert.wait_for_execution
+    monkeypatch.setattr(upsert, "wait_for_execution",
+                        lambda sm, arn, poll: real_wait(FailingExecution(), arn, 0))
+    assert upsert.main(["--role-arn", ROLE, "--start", "--wait"]) == 1
+    assert "execution Failed: step Train failed: AlgorithmError" in capsys.readouterr().err
+
+
+def test_throttling_after_retries_is_one_line() -> None:
+    from botocore.exceptions import ClientError
+
+    from pipelines import aws
+
+    error = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                        "UpdatePipeline")
+    assert aws.explain(error) == \
+        "AWS kept throttling UpdatePipeline after 8 attempts; retry later"
+    expired = ClientError({"Error": {"Code": "ExpiredTokenException", "Message": "x"}},
+                          "DescribePipeline")
+    assert aws.explain(expired) == \
+        "the AWS credentials have expired (DescribePipeline): refresh them and retry"
+    client = aws.client(aws.session("eu-west-1"), "sagemaker")
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}

@@ -240,33 +240,17 @@ class LocalRunner:
         failure = ""
         try:
             with ThreadPoolExecutor(max_workers=self.max_parallel) as pool:
-                while pending or running:
-                    for name, step in list(pending.items()):
-                        state = self._readiness(step, results)
-                        if state == "wait":
-                            continue
-                        del pending[name]
-                        if state == "skip":
-                            results[name].status = "Skipped"
-                        elif state == "blocked":
-                            results[name].status = "NotRun"
-                        else:
-                            running[pool.submit(self._execute, step)] = name
-                    if not running:
-                        if pending:  # nothing can start: a cycle or an unmet branch
-                            for name in pending:
-                                results[name].status = "NotRun"
-                            pending.clear()
-                        break
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        name = running.pop(future)
-                        results[name] = future.result()
-                        if results[name].status == "Failed" and not failure:
-                            failure = results[name].failure_reason
+                try:
+                    failure = self._schedule(pool, pending, running, results)
+                except KeyboardInterrupt:
+                    # stop the jobs now: leaving the pool would otherwise wait for them
+                    jobs.stop_all()
+                    raise
         except KeyboardInterrupt:
-            jobs.stop_all()
-            failure = "interrupted (Ctrl-C): finished steps stay cached; run again to resume"
+            failure = "interrupted (Ctrl-C): finished steps are cached; run again to resume"
+            for name in running.values():
+                results[name].status = "Failed"
+                results[name].failure_reason = f"{name}: interrupted"
             for step_result in results.values():
                 if step_result.status == "NotStarted":
                     step_result.status = "NotRun"
@@ -284,6 +268,36 @@ class LocalRunner:
         (self.execution_dir / "run.json").write_text(
             json.dumps(run.as_json(), indent=2, sort_keys=True))
         return run
+
+    def _schedule(self, pool: ThreadPoolExecutor, pending: dict[str, _Step],
+                  running: dict[Future[StepResult], str],
+                  results: dict[str, StepResult]) -> str:
+        """Start steps as their dependencies finish; returns the first failure reason."""
+        failure = ""
+        while pending or running:
+            for name, step in list(pending.items()):
+                state = self._readiness(step, results)
+                if state == "wait":
+                    continue
+                del pending[name]
+                if state == "skip":
+                    results[name].status = "Skipped"
+                elif state == "blocked":
+                    results[name].status = "NotRun"
+                else:
+                    running[pool.submit(self._execute, step)] = name
+            if not running:
+                for name in pending:  # nothing can start: an unmet dependency
+                    results[name].status = "NotRun"
+                pending.clear()
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                results[name] = future.result()
+                if results[name].status == "Failed" and not failure:
+                    failure = results[name].failure_reason
+        return failure
 
     def _readiness(self, step: _Step, results: dict[str, StepResult]) -> str:
         for dep in step.deps:

@@ -12,7 +12,7 @@ Pulling the image needs Docker and, the first time, a login to the SageMaker ECR
 from __future__ import annotations
 
 import shutil
-import subprocess
+import subprocess  # nosec B404
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,8 @@ def docker_problem() -> str | None:
     if docker is None:
         return "SageMaker local mode needs Docker, and there is no `docker` command on PATH" + hint
     try:
-        result = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=30,
-                                check=False)
+        result = subprocess.run([docker, "info"], capture_output=True, text=True,  # nosec B603
+                                timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"SageMaker local mode needs a running Docker engine: `docker info` failed ({exc})" \
             + hint

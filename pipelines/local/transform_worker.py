@@ -32,7 +32,8 @@ def load_handler(submit_dir: str, program: str) -> ModuleType:
         raise TransformError(f"SAGEMAKER_PROGRAM {program!r} not found in {submit_dir}")
     sys.path.insert(0, submit_dir)
     spec = importlib.util.spec_from_file_location(Path(program).stem, path)
-    assert spec and spec.loader
+    if spec is None or spec.loader is None:
+        raise TransformError(f"cannot load {path} as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

@@ -1,0 +1,173 @@
+"""python -m pipelines.iam: the least-privilege IAM policies this pipeline needs.
+
+    python -m pipelines.iam execution-role --profile prod --role-arn arn:aws:iam::<acct>:role/<name>
+    python -m pipelines.iam publisher --profile prod --role-arn ...
+
+`execution-role` is the policy for the role the pipeline and its jobs run as: S3 scoped to the
+profile's bucket and prefix, SageMaker actions scoped to the job, model and model-package
+resources it creates, reading the XGBoost image, its logs and metrics, passing itself
+(only itself) to SageMaker, and KMS / VPC permissions only when the profile sets them.
+`publisher` is the policy for whoever runs `python -m pipelines.upsert`: stage code,
+create/update/start this one pipeline, pass the execution role.
+Both print one IAM policy document (JSON) on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from pipelines.settings import DEFAULT_PROFILE, PROFILES, Settings, SettingsError
+
+_ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)$")
+
+
+def _role_parts(settings: Settings) -> tuple[str, str]:
+    """(partition, account) from the execution role ARN, which the policies must name."""
+    match = _ROLE.match(settings.role_arn)
+    if not match:
+        raise SettingsError(
+            "the policies name the execution role: pass --role-arn, set "
+            "SAGEMAKER_PIPELINE_ROLE_ARN, or set role_arn in the profile"
+        )
+    return match.group(1), match.group(2)
+
+
+def _s3(settings: Settings, partition: str, writable_prefixes: list[str]) -> list[dict[str, Any]]:
+    bucket = f"arn:{partition}:s3:::{settings.bucket}"
+    root = f"{settings.prefix}/" if settings.prefix else ""
+    return [
+        {"Sid": "ListOwnPrefix", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": [bucket],
+         "Condition": {"StringLike": {"s3:prefix": [f"{root}{p}*" for p in writable_prefixes]}}},
+        {"Sid": "ReadWriteOwnPrefix", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+         "Resource": [f"{bucket}/{root}{p}*" for p in writable_prefixes]},
+    ]
+
+
+def _kms(settings: Settings, actions: list[str]) -> list[dict[str, Any]]:
+    key = settings.security.kms_key_id
+    if not key:
+        return []
+    return [{"Sid": "UseConfiguredKmsKey", "Effect": "Allow", "Action": actions,
+             "Resource": [key]}]
+
+
+def execution_role_policy(settings: Settings, image_uri: str) -> dict[str, Any]:
+    """The execution role's policy (see the module docstring)."""
+    partition, account = _role_parts(settings)
+    region = settings.region
+    sm = f"arn:{partition}:sagemaker:{region}:{account}"
+    group = settings.model_package_group.lower()
+    registry, _, repository = image_uri.partition("/")
+    image_account = registry.split(".")[0]
+    statements: list[dict[str, Any]] = [
+        *_s3(settings, partition, [""]),
+        {"Sid": "RunPipelineJobs", "Effect": "Allow",
+         "Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob", "sagemaker:AddTags"],
+         "Resource": [f"{sm}:processing-job/*", f"{sm}:training-job/*",
+                      f"{sm}:transform-job/*"]},
+        {"Sid": "CreateModels", "Effect": "Allow",
+         "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
+         "Resource": [f"{sm}:model/*"]},
+        {"Sid": "RegisterInOwnGroup", "Effect": "Allow",
+         "Action": ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
+         "Resource": [f"{sm}:model-package/{group}/*",
+                      f"{sm}:model-package-group/{group}"]},
+        {"Sid": "PullXGBoostImage", "Effect": "Allow",
+         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability"],
+         "Resource": [f"arn:{partition}:ecr:{region}:{image_account}:repository/"
+                      f"{repository.split(':')[0]}"]},
+        {"Sid": "EcrLoginHasNoResource", "Effect": "Allow",
+         "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*"]},
+        {"Sid": "JobLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                    "logs:DescribeLogStreams"],
+         "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*"]},
+        {"Sid": "JobMetricsHaveNoResource", "Effect": "Allow",
+         "Action": ["cloudwatch:PutMetricData"], "Resource": ["*"],
+         "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}}},
+        {"Sid": "PassOnlyItself", "Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [settings.role_arn],
+         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+        *_kms(settings, ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
+                         "kms:DescribeKey", "kms:CreateGrant"]),
+    ]
+    if settings.security.uses_vpc:
+        statements.append(
+            {"Sid": "JobsInVpcNeedNetworkInterfaces", "Effect": "Allow",
+             "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+                        "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                        "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups"],
+             "Resource": ["*"]})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def publisher_policy(settings: Settings) -> dict[str, Any]:
+    """The policy for the identity that runs upsert (and data stage/predictions)."""
+    partition, account = _role_parts(settings)
+    pipeline = f"arn:{partition}:sagemaker:{settings.region}:{account}:pipeline/" \
+               f"{settings.pipeline_name.lower()}"
+    statements: list[dict[str, Any]] = [
+        *_s3(settings, partition, ["code/", "data/", "executions/"]),
+        {"Sid": "PublishAndRunThisPipeline", "Effect": "Allow",
+         "Action": ["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline",
+                    "sagemaker:DescribePipeline", "sagemaker:AddTags", "sagemaker:ListTags",
+                    "sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineExecutionSteps"],
+         "Resource": [pipeline, f"{pipeline}/execution/*"]},
+        {"Sid": "PassTheExecutionRole", "Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [settings.role_arn],
+         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+        *_kms(settings, ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
+                         "kms:DescribeKey"]),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.iam", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", choices=("execution-role", "publisher"))
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, help=", ".join(PROFILES))
+    parser.add_argument("--role-arn", help="the pipeline's execution role")
+    parser.add_argument("--region")
+    parser.add_argument("--bucket")
+    args = parser.parse_args(argv)
+    from pipelines.settings import load_settings
+
+    try:
+        settings = load_settings(args.profile, {"role_arn": args.role_arn, "region": args.region,
+                                                "bucket": args.bucket})
+        if args.which == "publisher":
+            policy = publisher_policy(settings)
+        else:
+            from pipelines import sdk
+
+            sdk.prepare_environment(settings.region)
+            from sagemaker.core import image_uris
+
+            image = image_uris.retrieve("xgboost", region=settings.region,
+                                        version=settings.xgboost_image_version)
+            policy = execution_role_policy(settings, image)
+    except SettingsError as exc:
+        print(f"iam: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(policy, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
