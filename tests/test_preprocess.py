@@ -167,6 +167,17 @@ def test_reading_files(tmp_path: Path) -> None:
     assert len(pp.read_data(parts)) == len(data)
 
 
+def test_a_very_wide_row_is_named(tmp_path: Path) -> None:
+    lines = frame().to_csv(index=False).splitlines()
+    lines[5] += ",1" * 5000
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(pp.DataError) as err:
+        pp.read_data(path)
+    assert str(err.value).startswith(f"{path}: cannot be read: ")
+    assert "Expected 6 fields in line 6, saw 5006" in str(err.value)
+
+
 def test_main_on_real_rossmann(tmp_path: Path, rossmann_file: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     dirs = {n: tmp_path / n for n in ("train", "validation", "test", "batch")}
