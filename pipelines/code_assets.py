@@ -26,16 +26,16 @@ INFERENCE_DIR = REPO_ROOT / "inference"
 
 @dataclass(frozen=True)
 class CodeAsset:
-    """One object to stage: a single script, or a tarball of several files."""
+    """What one code location holds: a folder of scripts (staged as separate objects under
+    one prefix, mounted as the job's code folder) or a tarball (training's sourcedir)."""
 
-    file_name: str
-    members: tuple[tuple[Path, str], ...]  # (local file, name inside the tarball)
+    name: str
+    members: tuple[tuple[Path, str], ...]  # (local file, name inside the asset)
     tarball: bool
 
     @cached_property
     def payload(self) -> bytes:
-        if not self.tarball:
-            return self.members[0][0].read_bytes()
+        """The tarball's bytes; for a folder, the bytes its digest is taken over."""
         return reproducible_tarball(self.members)
 
     @cached_property
@@ -43,7 +43,16 @@ class CodeAsset:
         return hashlib.sha256(self.payload).hexdigest()
 
     def s3_uri(self, s3_root: str) -> str:
-        return f"{s3_root}/code/{self.digest[:20]}/{self.file_name}"
+        """Content-addressed: the tarball's key, or the folder's prefix (ending in /)."""
+        base = f"{s3_root}/code/{self.digest[:20]}/"
+        return f"{base}{self.name}" if self.tarball else base
+
+    def objects(self, s3_root: str) -> list[tuple[str, bytes]]:
+        """(URI, bytes) of every object to stage."""
+        if self.tarball:
+            return [(self.s3_uri(s3_root), self.payload)]
+        return [(f"{self.s3_uri(s3_root)}{name}", path.read_bytes())
+                for path, name in sorted(self.members, key=lambda m: m[1])]
 
 
 def reproducible_tarball(members: tuple[tuple[Path, str], ...]) -> bytes:
@@ -69,22 +78,24 @@ def reproducible_tarball(members: tuple[tuple[Path, str], ...]) -> bytes:
 class CodeAssets:
     """Everything the pipeline's containers run."""
 
-    preprocess: CodeAsset
-    evaluate: CodeAsset
+    processing: CodeAsset
     training: CodeAsset
 
     def all(self) -> tuple[CodeAsset, ...]:
-        return (self.preprocess, self.evaluate, self.training)
+        return (self.processing, self.training)
 
 
 def code_assets() -> CodeAssets:
-    """The scripts of this checkout. The training source directory also carries the inference
-    handler: train.py copies it into the model so the model artifact is self-contained."""
+    """The scripts of this checkout. The processing scripts share one folder (preprocess
+    imports the drift baseline functions); the training source directory also carries the
+    inference handler, which train.py copies into the model."""
     return CodeAssets(
-        preprocess=CodeAsset("preprocess.py", ((PROCESSING_SCRIPTS / "preprocess.py",
-                                                "preprocess.py"),), tarball=False),
-        evaluate=CodeAsset("evaluate.py", ((PROCESSING_SCRIPTS / "evaluate.py",
-                                            "evaluate.py"),), tarball=False),
+        processing=CodeAsset(
+            "processing",
+            tuple((PROCESSING_SCRIPTS / n, n) for n in ("preprocess.py", "evaluate.py",
+                                                          "drift.py")),
+            tarball=False,
+        ),
         training=CodeAsset(
             "sourcedir.tar.gz",
             (
@@ -103,21 +114,23 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 def stage_code(assets: CodeAssets, s3_root: str, s3_client: Any,
                kms_key_id: str = "") -> list[str]:
-    """Upload the assets that are not in S3 yet; return the URIs uploaded."""
+    """Upload the objects that are not in S3 yet; return the URIs uploaded."""
     from botocore.exceptions import ClientError
 
     uploaded = []
     for asset in assets.all():
-        bucket, key = split_s3_uri(asset.s3_uri(s3_root))
-        try:
-            s3_client.head_object(Bucket=bucket, Key=key)
-            continue
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-        extra: dict[str, str] = {}
-        if kms_key_id:
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
-        s3_client.put_object(Bucket=bucket, Key=key, Body=asset.payload, **extra)
-        uploaded.append(f"s3://{bucket}/{key}")
+        for uri, body in asset.objects(s3_root):
+            bucket, key = split_s3_uri(uri)
+            try:
+                s3_client.head_object(Bucket=bucket, Key=key)
+                continue
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey",
+                                                                      "NotFound"):
+                    raise
+            extra: dict[str, str] = {}
+            if kms_key_id:
+                extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+            s3_client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+            uploaded.append(uri)
     return uploaded

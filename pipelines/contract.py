@@ -16,6 +16,9 @@ REGISTER_MODEL = "RegisterModel"
 CREATE_MODEL = "CreateModel"
 BATCH_TRANSFORM = "BatchTransform"
 FAIL = "ModelQualityFail"
+MONITOR_DRIFT = "MonitorDrift"
+CHECK_DRIFT = "CheckDrift"
+DRIFT_FAIL = "SevereDrift"
 
 # Container paths inside processing jobs (the SageMaker convention under /opt/ml/processing).
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -29,6 +32,10 @@ EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
 # Evaluate reads the datasets that preprocess wrote; they arrive under input/.
 EVAL_TEST_DIR = f"{PROCESSING_ROOT}/input/test"
 EVAL_TRAIN_DIR = f"{PROCESSING_ROOT}/input/train"
+# MonitorDrift reads the baseline (preprocess's train output) and the batch input.
+BASELINE_INPUT_DIR = f"{PROCESSING_ROOT}/input/baseline"
+BATCH_INPUT_DIR = f"{PROCESSING_ROOT}/input/batch"
+DRIFT_DIR = f"{PROCESSING_ROOT}/drift"
 
 # Processing output names (also the keys of ProcessingOutputConfig.Outputs[...]).
 OUTPUT_TRAIN = "train"
@@ -36,6 +43,7 @@ OUTPUT_VALIDATION = "validation"
 OUTPUT_TEST = "test"
 OUTPUT_BATCH = "batch"
 OUTPUT_EVALUATION = "evaluation"
+OUTPUT_DRIFT = "drift"
 
 # Training channels.
 CHANNEL_TRAIN = "train"
@@ -49,11 +57,16 @@ BATCH_FILE = "batch.csv"
 FEATURE_SCHEMA_FILE = "feature_schema.json"
 MODEL_FILE = "xgboost-model.ubj"
 EVALUATION_FILE = "evaluation.json"
+DRIFT_BASELINE_FILE = "drift_baseline.json"
+DRIFT_FILE = "drift.json"
 
 # The property file the condition reads, and the JSON paths inside evaluation.json.
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 MAPE_JSON_PATH = "regression_metrics.mape.value"
 RMSPE_JSON_PATH = "regression_metrics.rmspe.value"
+DRIFT_PROPERTY_FILE = "DriftReport"
+SEVERE_COUNT_JSON_PATH = "severe_count"
+SEVERE_SUMMARY_JSON_PATH = "summary"
 
 # Metric lines train.py prints and the regexes SageMaker applies to the training log.
 METRIC_DEFINITIONS: tuple[tuple[str, str], ...] = (

@@ -36,6 +36,7 @@ class PipelineParameters:
     max_test_mape: Any
     max_test_rmspe: Any
     model_approval_status: Any
+    fail_on_severe_drift: Any
 
     def all(self) -> list[Any]:
         """In the order Studio lists them."""
@@ -98,6 +99,8 @@ def build_parameters(settings: Settings) -> PipelineParameters:
         max_test_rmspe=ParameterFloat("MaxTestRmspe", default_value=p.max_test_rmspe),
         model_approval_status=ParameterString("ModelApprovalStatus",
                                               default_value=p.model_approval_status),
+        fail_on_severe_drift=ParameterInteger("FailOnSevereDrift",
+                                              default_value=p.fail_on_severe_drift),
     )
 
 
@@ -120,6 +123,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "EarlyStoppingRounds": (0, 100_000),
     "MaxBin": (2, 1024),
     "RefitOnValidation": (0, 1),
+    "FailOnSevereDrift": (0, 1),
     "MaxTestMape": (1e-6, 10),
     "MaxTestRmspe": (1e-6, 10),
 }

@@ -32,6 +32,7 @@ def build_pipeline(settings: Settings, session: Any = None, storage_root: str = 
     from pipelines.parameters import build_parameters
     from pipelines.steps.batch_transform import build_batch_transform_step
     from pipelines.steps.common import BuildContext
+    from pipelines.steps.drift import build_drift_gate, build_monitor_step, drift_property_file
     from pipelines.steps.evaluate import build_evaluate_step, evaluation_property_file
     from pipelines.steps.model import build_create_model_step, build_register_step
     from pipelines.steps.preprocess import build_preprocess_step
@@ -55,9 +56,11 @@ def build_pipeline(settings: Settings, session: Any = None, storage_root: str = 
     evaluate = build_evaluate_step(ctx, preprocess, train, report)
     create_model = build_create_model_step(ctx, train)
     transform = build_batch_transform_step(ctx, preprocess, create_model)
-    passed = [create_model, transform]
+    drift_report = drift_property_file()
+    monitor = build_monitor_step(ctx, preprocess, transform, drift_report)
+    passed = [create_model, transform, monitor, build_drift_gate(ctx, drift_report)]
     if ctx.register_model:
-        passed.insert(0, build_register_step(ctx, train, evaluate))
+        passed.insert(0, build_register_step(ctx, preprocess, train, evaluate))
     gate = build_quality_gate(ctx, report, if_steps=passed,
                               else_steps=[build_fail_step(ctx, report)])
     return Pipeline(

@@ -83,11 +83,12 @@ def stage_inputs(definition: dict[str, Any], parameters: dict[str, Any], s3: Any
     from pipelines.demo_data import rossmann_csv
 
     for asset in code_assets().all():
-        for uri in _code_uris(definition, asset.file_name):
-            if uri.endswith(f"/{asset.digest[:20]}/{asset.file_name}"):
-                target = s3.path(uri)
-                if not target.is_file():
-                    s3.put_bytes(asset.payload, uri)
+        marker = f"/code/{asset.digest[:20]}/"
+        for uri in _code_uris(definition, marker):
+            root = uri[: uri.index(marker)]
+            for object_uri, body in asset.objects(root):
+                if not s3.path(object_uri).is_file():
+                    s3.put_bytes(body, object_uri)
     if "InputDataUri" not in parameters:
         if input_path:
             raise FileNotFoundError("--input: this definition has no InputDataUri parameter")
@@ -108,13 +109,14 @@ def stage_inputs(definition: dict[str, Any], parameters: dict[str, Any], s3: Any
     return uri
 
 
-def _code_uris(node: Any, file_name: str) -> list[str]:
+def _code_uris(node: Any, marker: str) -> list[str]:
+    """The s3:// strings in a definition that point into a code asset's location."""
     if isinstance(node, str):
-        return [node] if node.startswith("s3://") and node.endswith(f"/{file_name}") else []
+        return [node] if node.startswith("s3://") and marker in node else []
     if isinstance(node, dict):
-        return [u for v in node.values() for u in _code_uris(v, file_name)]
+        return [u for v in node.values() for u in _code_uris(v, marker)]
     if isinstance(node, list):
-        return [u for v in node for u in _code_uris(v, file_name)]
+        return [u for v in node for u in _code_uris(v, marker)]
     return []
 
 
@@ -176,6 +178,11 @@ def table(result: Any) -> str:
                 base = naive.get(name, {}).get("value")
                 lines.append(f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
                              f"{(f'{base:.4f}' if base is not None else ''):>12}")
+    if summary["drift"]:
+        drift = summary["drift"]
+        lines += ["", f"input drift (PSI vs {drift['reference'].get('mode', 'training')} "
+                      f"baseline): severe: {drift['summary']}; moderate: "
+                      f"{', '.join(drift['moderate_features']) or 'none'}"]
     if result.model_package:
         package = result.model_package
         lines += ["", f"registered: {package['ModelPackageGroupName']} version "

@@ -82,6 +82,7 @@ class ParameterDefaults(_Frozen):
     test_start_date: str = "auto"
     max_test_mape: float = Field(gt=0, le=10)
     max_test_rmspe: float = Field(gt=0, le=10)
+    fail_on_severe_drift: int = Field(ge=0, le=1)
     model_approval_status: str
     hyperparameters: Hyperparameters
 

@@ -24,6 +24,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from drift import (  # ships in the same code folder
+    BASELINE_FILE,
+    REFERENCE_MODES,
+    build_baseline,
+    reference_window,
+)
 
 SCHEMA_VERSION = 1
 TARGET_TRANSFORM = "log1p"
@@ -78,6 +84,7 @@ class FeatureFrames:
     batch: pd.DataFrame
     schema: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    baseline: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- reading
@@ -389,6 +396,7 @@ def build_features(
     horizon: int,
     validation_start: str | None = None,
     test_start: str | None = None,
+    drift_reference: str = "seasonal",
 ) -> FeatureFrames:
     """Validate, engineer features and split by date. Pure: no file I/O."""
     if horizon < 1:
@@ -415,8 +423,9 @@ def build_features(
         )
 
     grid = DayGrid(frame, cols)
+    calendar = calendar_features(dates)
     parts = [
-        calendar_features(dates),
+        calendar,
         history_features(grid, cols, horizon, windows.test_start),
         schedule_features(grid, cols, numeric),
     ]
@@ -492,7 +501,14 @@ def build_features(
                  "batch": len(batch)},
         "notes": notes,
     }
-    return FeatureFrames(train, validation, test, batch, schema, notes)
+    reference, described = reference_window(train, cols.date_column, windows.test_start,
+                                            windows.test_end, drift_reference)
+    return FeatureFrames(
+        train, validation, test, batch, schema, notes,
+        # calendar parts are deterministic in the date: a new window always "drifts"
+        baseline=build_baseline(reference, schema, unmonitored=tuple(calendar.columns),
+                                reference=described),
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -516,6 +532,8 @@ def write_outputs(frames: FeatureFrames, targets: dict[str, Path], batch_file: s
                 getattr(frames, name).to_parquet(tmp / files[name], index=False)
             if name == "train":
                 (tmp / schema_file).write_text(json.dumps(frames.schema, indent=2, sort_keys=True))
+                # the drift baseline of the training features travels with the schema
+                (tmp / BASELINE_FILE).write_text(json.dumps(frames.baseline, sort_keys=True))
         for tmp, directory in staged:
             if directory.exists():
                 for child in directory.iterdir():
@@ -565,6 +583,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--numeric-columns", default=None,
                         help="comma-separated; default: inferred from the data")
     parser.add_argument("--ignore-columns", default="", help="comma-separated")
+    parser.add_argument("--drift-reference", choices=REFERENCE_MODES, default="seasonal",
+                        help="training rows the drift baseline is fitted on: the batch "
+                             "window's weeks one year earlier (seasonal) or all of them")
     return parser.parse_args(argv)
 
 
@@ -585,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError("--series-columns must name at least one column")
         raw = read_data(Path(args.input_dir))
         frames = build_features(raw, cols, args.horizon, _date_or_auto(args.validation_start),
-                                _date_or_auto(args.test_start))
+                                _date_or_auto(args.test_start), args.drift_reference)
     except DataError as exc:
         print(f"preprocess: error: {exc}", file=sys.stderr)
         return 2

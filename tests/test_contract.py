@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import drift
 import evaluate
 import preprocess
 import train
@@ -57,3 +58,11 @@ def test_metric_regexes_match_what_train_prints() -> None:
     found = {name: re.findall(regex, printed) for name, regex in contract.METRIC_DEFINITIONS}
     assert found == {"validation:rmse": ["0.10815"], "validation:mape": ["0.077712"],
                      "validation:rmspe": ["0.104324"], "best_iteration": ["238"]}
+
+
+def test_drift_defaults_are_the_container_paths() -> None:
+    args = drift.parse_args([])
+    assert (args.baseline_dir, args.batch_dir, args.output_dir) == (
+        contract.BASELINE_INPUT_DIR, contract.BATCH_INPUT_DIR, contract.DRIFT_DIR)
+    assert (drift.BASELINE_FILE, drift.DRIFT_FILE, drift.BATCH_FILE) == (
+        contract.DRIFT_BASELINE_FILE, contract.DRIFT_FILE, contract.BATCH_FILE)

@@ -45,8 +45,50 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
         ("RegisterModel", "RegisterModel"),
         ("CreateModel", "Model"),
         ("BatchTransform", "Transform"),
+        ("MonitorDrift", "Processing"),
+        ("CheckDrift", "Condition"),
     ]
     assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
+    drift_gate = gate["IfSteps"][-1]["Arguments"]
+    assert drift_gate["IfSteps"] == []
+    assert [(s["Name"], s["Type"]) for s in drift_gate["ElseSteps"]] == [("SevereDrift", "Fail")]
+
+
+def test_drift_monitor_reads_the_baseline_and_the_batch_after_the_transform(
+        dev_definition: dict) -> None:
+    monitor = step(dev_definition, "MonitorDrift")
+    assert monitor["DependsOn"] == ["BatchTransform"]
+    inputs = {i["InputName"]: i["S3Input"] for i in monitor["Arguments"]["ProcessingInputs"]}
+    assert inputs["baseline"]["S3Uri"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    assert inputs["batch"]["S3Uri"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"}
+    assert monitor["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
+        "python3", "/opt/ml/processing/input/code/drift.py"]
+    assert monitor["PropertyFiles"] == [
+        {"FilePath": "drift.json", "OutputName": "drift", "PropertyFileName": "DriftReport"}]
+
+
+def test_drift_gate_fails_only_when_asked_and_names_the_features(dev_definition: dict) -> None:
+    report = {"Get": "Steps.MonitorDrift.PropertyFiles.DriftReport"}
+    [rule] = step(dev_definition, "CheckDrift")["Arguments"]["Conditions"]
+    assert rule == {"Type": "Or", "Conditions": [
+        {"Type": "Equals", "LeftValue": {"Get": "Parameters.FailOnSevereDrift"}, "RightValue": 0},
+        {"Type": "Equals", "RightValue": 0, "LeftValue": {
+            "Std:JsonGet": {"Path": "severe_count", "PropertyFile": report}}},
+    ]}
+    message = step(dev_definition, "SevereDrift")["Arguments"]["ErrorMessage"]["Std:Join"]
+    assert {"Std:JsonGet": {"Path": "summary", "PropertyFile": report}} in message["Values"]
+
+
+def test_the_drift_baseline_is_registered_with_the_model(dev_definition: dict) -> None:
+    metrics = step(dev_definition, "RegisterModel")["Arguments"]["ModelMetrics"]
+    assert metrics["ModelDataQuality"]["Statistics"] == {
+        "ContentType": "application/json",
+        "S3Uri": {"Std:Join": {"On": "/", "Values": [
+            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
+            "drift_baseline.json"]}},
+    }
 
 
 def test_steps_are_wired_through_property_references(dev_definition: dict) -> None:
@@ -225,8 +267,8 @@ def test_code_locations_are_content_addressed(dev_definition: dict) -> None:
     assets = code_assets()
     pre = step(dev_definition, "Preprocess")["Arguments"]["ProcessingInputs"]
     code = next(i for i in pre if i["InputName"] == "code")["S3Input"]["S3Uri"]
-    assert code == assets.preprocess.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
-    assert assets.preprocess.digest[:20] in code
+    assert code == assets.processing.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
+    assert code.endswith(f"/code/{assets.processing.digest[:20]}/")
     # the tarball is reproducible byte for byte
     from pipelines.code_assets import reproducible_tarball
 
@@ -244,4 +286,5 @@ def test_contract_step_names(dev_definition: dict) -> None:
     names = {s["Name"] for s in flatten_steps(dev_definition["Steps"])}
     assert names == {contract.PREPROCESS, contract.TRAIN, contract.EVALUATE,
                      contract.CHECK_QUALITY, contract.REGISTER_MODEL, contract.CREATE_MODEL,
-                     contract.BATCH_TRANSFORM, contract.FAIL}
+                     contract.BATCH_TRANSFORM, contract.FAIL, contract.MONITOR_DRIFT,
+                     contract.CHECK_DRIFT, contract.DRIFT_FAIL}

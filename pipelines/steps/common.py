@@ -27,7 +27,7 @@ class BuildContext:
             # SageMaker local mode mounts file:// inputs: give it the asset's folder
             from pipelines.sdk import local_file_uri
 
-            return local_file_uri(f"{self.storage_root}/code/{asset.digest[:20]}/")
+            return local_file_uri(asset.s3_uri(self.storage_root).rsplit("/", 1)[0] + "/")
         return asset.s3_uri(self.storage_root)
 
     @property
@@ -121,13 +121,14 @@ def kms_key(ctx: BuildContext) -> str | None:
 CODE_DIR = "/opt/ml/processing/input/code"
 
 
-def run_script(ctx: BuildContext, asset: CodeAsset, base_job_name: str, inputs: list[Any],
+def run_script(ctx: BuildContext, script: str, base_job_name: str, inputs: list[Any],
                outputs: list[Any], arguments: list[Any]) -> Any:
     """Processing job arguments that run one of our scripts with python3.
 
-    The same job ScriptProcessor describes (a `code` input and a `python3 <script>`
-    entrypoint), built on the base Processor because ScriptProcessor uploads any code that
-    is not already an s3:// URI, even in local mode.
+    The job ScriptProcessor would describe (a `code` input and a `python3 <script>`
+    entrypoint), with the whole processing-scripts folder as the code input, built on the
+    base Processor because ScriptProcessor uploads any code that is not already an s3://
+    URI, even in local mode.
     """
     from sagemaker.core.processing import Processor
     from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
@@ -136,7 +137,7 @@ def run_script(ctx: BuildContext, asset: CodeAsset, base_job_name: str, inputs: 
     processor = Processor(
         role=ctx.role,
         image_uri=ctx.image_uri,
-        entrypoint=["python3", f"{CODE_DIR}/{asset.file_name}"],
+        entrypoint=["python3", f"{CODE_DIR}/{script}"],
         instance_type=p.processing_instance_type,
         instance_count=p.processing_instance_count,
         volume_kms_key=kms_key(ctx),
@@ -148,7 +149,8 @@ def run_script(ctx: BuildContext, asset: CodeAsset, base_job_name: str, inputs: 
     )
     code = ProcessingInput(
         input_name="code",
-        s3_input=ProcessingS3Input(s3_uri=ctx.code_uri(asset), local_path=CODE_DIR,
+        s3_input=ProcessingS3Input(s3_uri=ctx.code_uri(ctx.assets.processing),
+                                   local_path=CODE_DIR,
                                    s3_data_type="S3Prefix", s3_input_mode="File"),
     )
     return processor.run(inputs=[*inputs, code], outputs=outputs, arguments=arguments)

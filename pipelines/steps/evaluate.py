@@ -45,7 +45,7 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
 
     step_args = run_script(
         ctx,
-        ctx.assets.evaluate,
+        "evaluate.py",
         "evaluate",
         inputs=[
             s3_input("model", train.properties.ModelArtifacts.S3ModelArtifacts,

@@ -39,7 +39,7 @@ def _model_builder(ctx: BuildContext, train: Any) -> Any:
     )
 
 
-def build_register_step(ctx: BuildContext, train: Any, evaluate: Any) -> Any:
+def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate: Any) -> Any:
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.workflow.functions import Join
     from sagemaker.mlops.workflow.model_step import ModelStep
@@ -54,6 +54,10 @@ def build_register_step(ctx: BuildContext, train: Any, evaluate: Any) -> Any:
             contract.EVALUATION_FILE,
         ],
     )
+    baseline_uri = Join(on="/", values=[
+        preprocess.properties.ProcessingOutputConfig.Outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
+        contract.DRIFT_BASELINE_FILE,
+    ])
     step_args = _model_builder(ctx, train).register(
         model_package_group_name=ctx.settings.model_package_group,
         content_types=CONTENT_TYPES,
@@ -64,6 +68,9 @@ def build_register_step(ctx: BuildContext, train: Any, evaluate: Any) -> Any:
         model_metrics=ModelMetrics(
             model_statistics=MetricsSource(s3_uri=evaluation_uri,
                                            content_type="application/json"),
+            # the training-feature baseline the drift monitor compares batch inputs with
+            model_data_statistics=MetricsSource(s3_uri=baseline_uri,
+                                                content_type="application/json"),
         ),
         description="XGBoost store-day sales model; metrics from the test window.",
     )

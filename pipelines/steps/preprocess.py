@@ -52,7 +52,7 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
     p = ctx.params
     step_args = run_script(
         ctx,
-        ctx.assets.preprocess,
+        "preprocess.py",
         "preprocess",
         inputs=[
             ProcessingInput(

@@ -1,0 +1,97 @@
+"""MonitorDrift and CheckDrift: compare the batch input with the training baseline (PSI) and,
+when FailOnSevereDrift=1, fail the execution on severe drift, naming the features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import contract
+from pipelines.steps.common import (
+    BuildContext,
+    cache_config,
+    execution_uri,
+    job_retry_policies,
+    run_script,
+)
+
+
+def drift_property_file() -> Any:
+    from sagemaker.core.workflow.properties import PropertyFile
+
+    return PropertyFile(name=contract.DRIFT_PROPERTY_FILE, output_name=contract.OUTPUT_DRIFT,
+                        path=contract.DRIFT_FILE)
+
+
+def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, report: Any) -> Any:
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    def s3_input(name: str, output: str, path: str) -> Any:
+        return ProcessingInput(input_name=name, s3_input=ProcessingS3Input(
+            s3_uri=outputs[output].S3Output.S3Uri, local_path=path, s3_data_type="S3Prefix",
+            s3_input_mode="File"))
+
+    step_args = run_script(
+        ctx, "drift.py", "drift",
+        inputs=[s3_input("baseline", contract.OUTPUT_TRAIN, contract.BASELINE_INPUT_DIR),
+                s3_input("batch", contract.OUTPUT_BATCH, contract.BATCH_INPUT_DIR)],
+        outputs=[ProcessingOutput(output_name=contract.OUTPUT_DRIFT, s3_output=ProcessingS3Output(
+            s3_uri=execution_uri(ctx, contract.MONITOR_DRIFT, contract.OUTPUT_DRIFT),
+            local_path=contract.DRIFT_DIR, s3_upload_mode="EndOfJob"))],
+        arguments=["--baseline-dir", contract.BASELINE_INPUT_DIR,
+                   "--batch-dir", contract.BATCH_INPUT_DIR, "--output-dir", contract.DRIFT_DIR],
+    )
+    return ProcessingStep(
+        name=contract.MONITOR_DRIFT,
+        display_name="Monitor-Input-Drift",
+        description=(
+            "Population Stability Index of every monitored feature of the batch input against "
+            "the training baseline (minor < 0.1, moderate 0.1-0.25, severe > 0.25); writes "
+            "drift.json and a chart of the most shifted features."
+        ),
+        step_args=step_args,
+        property_files=[report],
+        depends_on=[transform],
+        cache_config=cache_config(ctx),
+        retry_policies=job_retry_policies(),
+    )
+
+
+def build_drift_gate(ctx: BuildContext, report: Any) -> Any:
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionOr
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+
+    def get(path: str) -> Any:
+        return JsonGet(step_name=contract.MONITOR_DRIFT, property_file=report, json_path=path)
+
+    fail = FailStep(
+        name=contract.DRIFT_FAIL,
+        display_name="Fail-Severe-Input-Drift",
+        description="Stops the execution: the batch input drifted severely and "
+                    "FailOnSevereDrift is 1.",
+        error_message=Join(on="", values=[
+            "Severe drift (PSI > 0.25) of the batch input against the training baseline in: ",
+            get(contract.SEVERE_SUMMARY_JSON_PATH),
+            " (FailOnSevereDrift=1; set it to 0 to report drift without failing)",
+        ]),
+    )
+    return ConditionStep(
+        name=contract.CHECK_DRIFT,
+        display_name="Check-Input-Drift",
+        description="Passes unless FailOnSevereDrift is 1 and some feature drifted severely.",
+        conditions=[ConditionOr(conditions=[
+            ConditionEquals(left=ctx.params.fail_on_severe_drift, right=0),
+            ConditionEquals(left=get(contract.SEVERE_COUNT_JSON_PATH), right=0),
+        ])],
+        if_steps=[],
+        else_steps=[fail],
+    )

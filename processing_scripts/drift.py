@@ -1,0 +1,238 @@
+"""Compare the batch input with the training baseline: Population Stability Index per feature.
+
+PSI = sum over bins of (actual - expected) * ln(actual / expected), with the bins fitted on
+the training window by preprocess (numeric: deciles plus a bin for missing values;
+categorical: each category plus missing). Graded as the legacy sales platform did:
+minor < 0.1, moderate 0.1 to 0.25, severe > 0.25. Writes drift.json (a PropertyFile the
+pipeline's CheckDrift condition reads) and drift.png (the most shifted features).
+
+    python processing_scripts/drift.py --baseline-dir out/train --batch-dir out/batch \
+        --output-dir out/drift
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BASELINE_FILE = "drift_baseline.json"
+SCHEMA_FILE = "feature_schema.json"
+BATCH_FILE = "batch.csv"
+DRIFT_FILE = "drift.json"
+MODERATE, SEVERE = 0.1, 0.25
+EPSILON = 1e-4  # floor for empty bins, so ln() stays finite
+REFERENCE_MODES = ("seasonal", "training")
+SEASON = pd.Timedelta(days=364)  # 52 weeks: the same weekdays one year earlier
+
+
+class DriftError(ValueError):
+    """Missing or unusable baseline or batch input."""
+
+
+def numeric_baseline(values: pd.Series, bins: int = 10) -> dict[str, Any]:
+    """Decile edges fitted on the training values and the share of rows in each bin."""
+    present = values.dropna().to_numpy(dtype="float64")
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])) \
+        if present.size else np.array([])
+    return {"type": "numeric", "edges": edges.tolist(),
+            "proportions": numeric_shares(values, edges.tolist())}
+
+
+def numeric_shares(values: pd.Series, edges: list[float]) -> list[float]:
+    """Shares per bin (below the first edge, ..., above the last), then the missing share."""
+    array = values.to_numpy(dtype="float64")
+    missing = np.isnan(array)
+    counts = np.bincount(np.searchsorted(edges, array[~missing], side="right"),
+                         minlength=len(edges) + 1)
+    total = max(len(array), 1)
+    return [*(counts / total).tolist(), float(missing.sum() / total)]
+
+
+def categorical_baseline(values: pd.Series) -> dict[str, Any]:
+    return {"type": "categorical", "proportions": categorical_shares(values)}
+
+
+def categorical_shares(values: pd.Series) -> dict[str, float]:
+    keys = values.map(lambda v: "missing" if pd.isna(v) else str(int(v)) if float(v).is_integer()
+                      else str(v))
+    return {str(k): float(v) for k, v in keys.value_counts(normalize=True).sort_index().items()}
+
+
+def reference_window(train: pd.DataFrame, date_column: str, batch_start: pd.Timestamp,
+                     batch_end: pd.Timestamp, mode: str = "seasonal",
+                     ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The training rows the baseline is fitted on, and a note saying which.
+
+    "seasonal" (the default): the batch window's own calendar weeks one year (52 weeks, so
+    weekdays align) earlier. Sales data is seasonal: a six-week summer window compared with a
+    whole multi-year training window shows holidays and sales levels "drifting" every year,
+    and an alarm that always rings is ignored. Falls back to the whole training window when
+    the data does not reach a year back (fewer reference rows than half the batch window's).
+    "training": the whole training window.
+    """
+    if mode not in REFERENCE_MODES:
+        raise DriftError(f"drift reference must be one of {list(REFERENCE_MODES)}, got {mode!r}")
+    dates = pd.to_datetime(train[date_column])
+    whole = {"mode": "training", "start": _day(dates.min()), "end": _day(dates.max()),
+             "rows": len(train)}
+    if mode == "training":
+        return train, whole
+    start, end = batch_start - SEASON, batch_end - SEASON
+    seasonal = train.loc[(dates >= start) & (dates <= end)]
+    batch_days = (batch_end - batch_start).days + 1
+    expected = len(train) / max(dates.nunique(), 1) * batch_days  # rows in a window that long
+    if len(seasonal) < expected / 2:
+        return train, {**whole, "note": f"seasonal reference {_day(start)}..{_day(end)} has "
+                                        f"{len(seasonal)} training rows; used the whole window"}
+    return seasonal, {"mode": "seasonal", "start": _day(start), "end": _day(end),
+                      "rows": len(seasonal)}
+
+
+def _day(value: pd.Timestamp) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def build_baseline(train: pd.DataFrame, schema: dict[str, Any],
+                   unmonitored: tuple[str, ...] = (),
+                   reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The baseline preprocess writes: one entry per monitored feature, fitted on the
+    reference rows (see `reference_window`). `unmonitored` features (calendar parts: a
+    forecast window is another time by construction, so they would always drift) are
+    listed, not binned."""
+    features = {}
+    for spec in schema["features"]:
+        if spec["name"] in unmonitored:
+            continue
+        column = train[spec["name"]]
+        features[spec["name"]] = (categorical_baseline(column) if spec["type"] == "categorical"
+                                  else numeric_baseline(column))
+    return {"rows": len(train), "features": features, "unmonitored": list(unmonitored),
+            "reference": reference or {"mode": "training", "rows": len(train)},
+            "grades": {"moderate": MODERATE, "severe": SEVERE}}
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    e = np.clip(np.asarray(expected, dtype="float64"), EPSILON, None)
+    a = np.clip(np.asarray(actual, dtype="float64"), EPSILON, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def grade(value: float) -> str:
+    return "severe" if value > SEVERE else "moderate" if value >= MODERATE else "minor"
+
+
+def compare(baseline: dict[str, Any], batch: pd.DataFrame) -> dict[str, Any]:
+    """PSI and grade per feature, the severe ones named, a one-line summary."""
+    results: dict[str, dict[str, Any]] = {}
+    psis: dict[str, float] = {}
+    for name, spec in baseline["features"].items():
+        if name not in batch.columns:
+            raise DriftError(f"the batch input has no feature column {name!r}")
+        if spec["type"] == "numeric":
+            value = psi(spec["proportions"], numeric_shares(batch[name], spec["edges"]))
+        else:
+            actual = categorical_shares(batch[name])
+            keys = sorted(set(spec["proportions"]) | set(actual))
+            value = psi([spec["proportions"].get(k, 0.0) for k in keys],
+                        [actual.get(k, 0.0) for k in keys])
+        psis[name] = round(value, 6)
+        results[name] = {"psi": psis[name], "grade": grade(value)}
+    ranked = sorted(psis, key=psis.__getitem__, reverse=True)
+    severe = [n for n in ranked if results[n]["grade"] == "severe"]
+    moderate = [n for n in ranked if results[n]["grade"] == "moderate"]
+    summary = ", ".join(f"{n} (PSI {results[n]['psi']:.3f})" for n in severe) or "none"
+    return {
+        "features": results,
+        "severe_features": severe,
+        "severe_count": len(severe),
+        "moderate_features": moderate,
+        "max_psi": psis[ranked[0]] if ranked else 0.0,
+        "summary": summary,
+        "rows": len(batch),
+        "unmonitored": baseline.get("unmonitored", []),
+        "reference": baseline.get("reference", {}),
+        "thresholds": {"moderate": MODERATE, "severe": SEVERE},
+    }
+
+
+def read_batch(batch_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
+    """batch.csv has no header: series keys, date, then the features in schema order."""
+    path = batch_dir / BATCH_FILE
+    if not path.is_file():
+        raise DriftError(f"no {BATCH_FILE} in {batch_dir}")
+    names = [*schema["series_columns"], schema["date_column"],
+             *[f["name"] for f in schema["features"]]]
+    frame = pd.read_csv(path, header=None, names=names)
+    if frame.empty:
+        raise DriftError(f"{path} has no rows")
+    return frame
+
+
+def write_chart(report: dict[str, Any], path: Path, top: int = 15) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = sorted(report["features"].items(), key=lambda kv: kv[1]["psi"])[-top:]
+    colours = {"minor": "tab:green", "moderate": "tab:orange", "severe": "tab:red"}
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(items) + 1.5))
+    ax.barh([k for k, _ in items], [v["psi"] for _, v in items],
+            color=[colours[v["grade"]] for _, v in items])
+    for x in (MODERATE, SEVERE):
+        ax.axvline(x, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("Population Stability Index (batch input vs training window)")
+    ax.set_title("Most shifted features")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Measure drift of the batch input (PSI).")
+    parser.add_argument("--baseline-dir", default="/opt/ml/processing/input/baseline",
+                        help="folder with drift_baseline.json and feature_schema.json")
+    parser.add_argument("--batch-dir", default="/opt/ml/processing/input/batch")
+    parser.add_argument("--output-dir", default="/opt/ml/processing/drift")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        folder = Path(args.baseline_dir)
+        for name in (BASELINE_FILE, SCHEMA_FILE):
+            if not (folder / name).is_file():
+                raise DriftError(f"no {name} in {folder}")
+        baseline = json.loads((folder / BASELINE_FILE).read_text())
+        schema = json.loads((folder / SCHEMA_FILE).read_text())
+        report = compare(baseline, read_batch(Path(args.batch_dir), schema))
+    except DriftError as exc:
+        print(f"drift: error: {exc}", file=sys.stderr)
+        return 2
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=".drift.", dir=output))
+    try:
+        write_chart(report, staged / "drift.png")
+        (staged / DRIFT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True))
+        for child in staged.iterdir():
+            os.replace(child, output / child.name)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    print(f"drift: {report['severe_count']} severe, {len(report['moderate_features'])} moderate "
+          f"of {len(report['features'])} features; severe: {report['summary']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
