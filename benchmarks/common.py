@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+# preprocess.py imports its sibling drift.py, as in the container, where the code folder is
+# the script's own directory and so on sys.path.
+if str(REPO / "processing_scripts") not in sys.path:
+    sys.path.append(str(REPO / "processing_scripts"))
 
 
 def machine() -> dict[str, Any]:

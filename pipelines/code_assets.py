@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROCESSING_SCRIPTS = REPO_ROOT / "processing_scripts"
 TRAINING_SCRIPTS = REPO_ROOT / "training_scripts"
 INFERENCE_DIR = REPO_ROOT / "inference"
+NO_CHAMPION_FILE = Path(__file__).resolve().parent / "assets" / "NO_CHAMPION.txt"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class CodeAsset:
     name: str
     members: tuple[tuple[Path, str], ...]  # (local file, name inside the asset)
     tarball: bool
+    subfolder: str = ""  # a folder asset's readable last path part, if any
 
     @cached_property
     def payload(self) -> bytes:
@@ -45,7 +47,9 @@ class CodeAsset:
     def s3_uri(self, s3_root: str) -> str:
         """Content-addressed: the tarball's key, or the folder's prefix (ending in /)."""
         base = f"{s3_root}/code/{self.digest[:20]}/"
-        return f"{base}{self.name}" if self.tarball else base
+        if self.tarball:
+            return f"{base}{self.name}"
+        return f"{base}{self.subfolder}/" if self.subfolder else base
 
     def objects(self, s3_root: str) -> list[tuple[str, bytes]]:
         """(URI, bytes) of every object to stage."""
@@ -76,13 +80,15 @@ def reproducible_tarball(members: tuple[tuple[Path, str], ...]) -> bytes:
 
 @dataclass(frozen=True)
 class CodeAssets:
-    """Everything the pipeline's containers run."""
+    """Everything the pipeline's containers run, and the no-champion marker (the default
+    of ChampionModelDataUri: a processing input must point at an existing object)."""
 
     processing: CodeAsset
     training: CodeAsset
+    no_champion: CodeAsset
 
     def all(self) -> tuple[CodeAsset, ...]:
-        return (self.processing, self.training)
+        return (self.processing, self.training, self.no_champion)
 
 
 def code_assets() -> CodeAssets:
@@ -104,6 +110,8 @@ def code_assets() -> CodeAssets:
             ),
             tarball=True,
         ),
+        no_champion=CodeAsset("no-champion", ((NO_CHAMPION_FILE, NO_CHAMPION_FILE.name),),
+                              tarball=False, subfolder="no-champion"),
     )
 
 

@@ -128,6 +128,14 @@ def publisher_policy(settings: Settings) -> dict[str, Any]:
                     "sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution",
                     "sagemaker:ListPipelineExecutionSteps"],
          "Resource": [pipeline, f"{pipeline}/execution/*"]},
+        # upsert --start looks up the champion: the latest Approved version of the group.
+        # ListModelPackages takes no resource type, so it can only be granted on "*".
+        {"Sid": "ListModelVersions", "Effect": "Allow",
+         "Action": ["sagemaker:ListModelPackages"], "Resource": ["*"]},
+        {"Sid": "DescribeOwnModelVersions", "Effect": "Allow",
+         "Action": ["sagemaker:DescribeModelPackage"],
+         "Resource": [f"arn:{partition}:sagemaker:{settings.region}:{account}:model-package/"
+                      f"{settings.model_package_group.lower()}/*"]},
         {"Sid": "PassTheExecutionRole", "Effect": "Allow", "Action": ["iam:PassRole"],
          "Resource": [settings.role_arn],
          "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from pipelines.code_assets import code_assets
 from pipelines.settings import Settings
 
 
@@ -37,6 +38,8 @@ class PipelineParameters:
     max_test_rmspe: Any
     model_approval_status: Any
     fail_on_severe_drift: Any
+    champion_model_data_uri: Any
+    min_improvement: Any
 
     def all(self) -> list[Any]:
         """In the order Studio lists them."""
@@ -101,6 +104,11 @@ def build_parameters(settings: Settings) -> PipelineParameters:
                                               default_value=p.model_approval_status),
         fail_on_severe_drift=ParameterInteger("FailOnSevereDrift",
                                               default_value=p.fail_on_severe_drift),
+        # default: the staged no-champion marker (a processing input needs an object)
+        champion_model_data_uri=ParameterString(
+            "ChampionModelDataUri",
+            default_value=code_assets().no_champion.s3_uri(settings.s3_root)),
+        min_improvement=ParameterFloat("MinImprovement", default_value=p.min_improvement),
     )
 
 
@@ -124,6 +132,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "MaxBin": (2, 1024),
     "RefitOnValidation": (0, 1),
     "FailOnSevereDrift": (0, 1),
+    "MinImprovement": (-1, 1),
     "MaxTestMape": (1e-6, 10),
     "MaxTestRmspe": (1e-6, 10),
 }

@@ -36,7 +36,11 @@ def build_pipeline(settings: Settings, session: Any = None, storage_root: str = 
     from pipelines.steps.evaluate import build_evaluate_step, evaluation_property_file
     from pipelines.steps.model import build_create_model_step, build_register_step
     from pipelines.steps.preprocess import build_preprocess_step
-    from pipelines.steps.quality_gate import build_fail_step, build_quality_gate
+    from pipelines.steps.quality_gate import (
+        build_champion_gate,
+        build_fail_step,
+        build_quality_gate,
+    )
     from pipelines.steps.train import build_train_step
 
     ctx = BuildContext(
@@ -61,7 +65,8 @@ def build_pipeline(settings: Settings, session: Any = None, storage_root: str = 
     passed = [create_model, transform, monitor, build_drift_gate(ctx, drift_report)]
     if ctx.register_model:
         passed.insert(0, build_register_step(ctx, preprocess, train, evaluate))
-    gate = build_quality_gate(ctx, report, if_steps=passed,
+    champion_gate = build_champion_gate(ctx, report, if_steps=passed)
+    gate = build_quality_gate(ctx, report, if_steps=[champion_gate],
                               else_steps=[build_fail_step(ctx, report)])
     return Pipeline(
         name=settings.pipeline_name,

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,20 @@ def cached_definition(profile: str, workdir: Path) -> tuple[dict[str, Any], str,
     return json.loads(path.read_text()), settings.pipeline_name, settings.region
 
 
-def table(result: Any) -> str:
+def local_champion(definition: dict[str, Any], overrides: dict[str, Any], workdir: Path
+                   ) -> tuple[dict[str, Any], Any]:
+    """Fill ChampionModelDataUri from the embedded registry: the latest Approved version of
+    the group the definition registers into (pipelines/champion.py)."""
+    from pipelines.champion import fill_champion, latest_approved_locally, registered_group
+    from pipelines.local.registry import Registry
+
+    group = registered_group(definition)
+    groups = Registry(workdir / "registry").groups
+    return fill_champion(definition.get("Parameters", []), overrides,
+                         lambda: latest_approved_locally(groups(), group) if group else None)
+
+
+def table(result: Any, champion: Any = None) -> str:
     lines = [f"Pipeline execution {result.execution_id}: {result.status} "
              f"in {result.seconds:.1f}s", ""]
     lines.append(f"{'step':<18} {'type':<14} {'status':<10} {'seconds':>8}  cache")
@@ -178,6 +192,11 @@ def table(result: Any) -> str:
                 base = naive.get(name, {}).get("value")
                 lines.append(f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
                              f"{(f'{base:.4f}' if base is not None else ''):>12}")
+    champion_block = (summary["evaluation"] or {}).get("champion")
+    if champion_block:
+        who = f"version {champion.version}" if champion else "given"
+        lines.append(f"champion ({who if champion_block['present'] else 'none'}): "
+                     f"{champion_block['summary']}")
     if summary["drift"]:
         drift = summary["drift"]
         lines += ["", f"input drift (PSI vs {drift['reference'].get('mode', 'training')} "
@@ -209,6 +228,7 @@ def run_local(args: argparse.Namespace) -> int:
         else:
             definition, name, region = cached_definition(args.profile, args.workdir.resolve())
         overrides = coerce_overrides(definition.get("Parameters", []), args.param)
+        overrides, champion = local_champion(definition, overrides, args.workdir.resolve())
         started = time.perf_counter()
 
         def progress(line: str) -> None:
@@ -219,14 +239,18 @@ def run_local(args: argparse.Namespace) -> int:
                              pipeline_name=name, region=region)
         uri = stage_inputs(definition, runner.parameters, LocalS3(runner.s3.root), args.input)
         progress(f"execution {runner.execution_id}: input staged at {uri}")
+        progress(f"champion: {champion.describe()}" if champion else
+                 "champion: none approved (ChampionModelDataUri "
+                 f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})")
     except (SettingsError, ParameterError, DefinitionError, FileNotFoundError) as exc:
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     result = runner.run()
     if args.json:
-        sys.stdout.write(json.dumps(result.as_json(), indent=2, sort_keys=True) + "\n")
+        document = {**result.as_json(), "champion": asdict(champion) if champion else None}
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(table(result))
+        sys.stdout.write(table(result, champion))
     return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
 
 

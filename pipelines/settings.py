@@ -83,6 +83,7 @@ class ParameterDefaults(_Frozen):
     max_test_mape: float = Field(gt=0, le=10)
     max_test_rmspe: float = Field(gt=0, le=10)
     fail_on_severe_drift: int = Field(ge=0, le=1)
+    min_improvement: float = Field(ge=-1, le=1)
     model_approval_status: str
     hyperparameters: Hyperparameters
 

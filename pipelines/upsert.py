@@ -51,7 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                       help="show how the deployed definition would change; publish nothing")
     parser.add_argument("--output", metavar="FILE",
                         help="with --dry-run: write the definition to FILE instead of stdout")
-    parser.add_argument("--start", action="store_true", help="start an execution after publishing")
+    parser.add_argument("--start", action="store_true",
+                        help="start an execution after publishing; ChampionModelDataUri is "
+                             "set to the latest Approved version unless given")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="execution parameter for --start (repeatable)")
     parser.add_argument("--wait", action="store_true",
@@ -247,6 +249,14 @@ def run(args: argparse.Namespace) -> int:
     print(arn)
     if not args.start:
         return EXIT_OK
+    from pipelines.champion import fill_champion, latest_approved_in_sagemaker
+
+    overrides, champion = fill_champion(
+        json.loads(text)["Parameters"], overrides,
+        lambda: latest_approved_in_sagemaker(sm, settings.model_package_group))
+    print(f"champion: {champion.describe()}" if champion else
+          f"champion: none (no Approved version in {settings.model_package_group}, or "
+          "ChampionModelDataUri given)", file=sys.stderr)
     execution = start_execution(sm, settings.pipeline_name, overrides)
     print(execution)
     if not args.wait:

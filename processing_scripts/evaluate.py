@@ -9,7 +9,7 @@ taken across series: how much the metric varies from one store to the next.
 Runs in the SageMaker XGBoost 3.0-5 image as a processing job, or from a shell:
 
     python processing_scripts/evaluate.py --model-dir out/model --test-dir out/test \
-        --train-dir out/train --output-dir out/evaluation
+        --train-dir out/train --output-dir out/evaluation [--champion-dir champion/]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import xgboost as xgb
 MODEL_FILE = "xgboost-model.ubj"
 SCHEMA_FILE = "feature_schema.json"
 EVALUATION_FILE = "evaluation.json"
+NO_CHAMPION_FILE = "NO_CHAMPION.txt"  # the marker staged at ChampionModelDataUri's default
 METRIC_NAMES = ("mse", "rmse", "mae", "r2", "mape", "wape", "rmspe")
 
 
@@ -66,13 +67,53 @@ def load_model(folder: Path) -> tuple[xgb.Booster, dict[str, Any]]:
     return booster, json.loads(schema_path.read_text())
 
 
-def predict_sales(booster: xgb.Booster, frame: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
-    """Predictions on the original sales scale (the model learns log1p(sales))."""
+def load_champion(champion_dir: Path | None, into: Path
+                  ) -> tuple[xgb.Booster, dict[str, Any]] | None:
+    """The champion's model and schema, or None: no --champion-dir, or the no-champion
+    marker (the default of the pipeline's ChampionModelDataUri)."""
+    if champion_dir is None:
+        return None
+    if (champion_dir / "model.tar.gz").is_file() or (champion_dir / MODEL_FILE).is_file():
+        return load_model(unpack_model(champion_dir, into))
+    if (champion_dir / NO_CHAMPION_FILE).is_file():
+        return None
+    raise EvaluationError(
+        f"champion input {champion_dir} holds neither model.tar.gz nor the no-champion "
+        f"marker {NO_CHAMPION_FILE}: ChampionModelDataUri must be a model artifact's "
+        "model.tar.gz URI (or its default, for no champion)")
+
+
+def feature_matrix(frame: pd.DataFrame, schema: dict[str, Any],
+                   codes_from: dict[str, Any] | None = None) -> np.ndarray:
+    """The model's feature matrix, in its schema's order.
+
+    `codes_from` is the schema that encoded `frame`, when it is not `schema` itself (the
+    champion was trained on another window): category codes are then mapped back to their
+    values and on to `schema`'s codes, a value it never saw becoming missing, as at inference.
+    """
     names = [f["name"] for f in schema["features"]]
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise EvaluationError(f"test data lacks feature column(s) {missing}")
-    raw = booster.inplace_predict(frame[names].to_numpy(dtype="float32"))
+        whose = "the champion model needs" if codes_from else "test data lacks"
+        raise EvaluationError(f"{whose} feature column(s) {missing}")
+    matrix = frame[names].to_numpy(dtype="float64", copy=True)
+    encoded_by = {f["name"]: f.get("categories") for f in (codes_from or schema)["features"]}
+    for col, spec in enumerate(schema["features"]):
+        ours, theirs = encoded_by.get(spec["name"]), spec.get("categories")
+        if spec["type"] != "categorical" or ours is None or ours == theirs:
+            continue
+        lookup = {value: float(i) for i, value in enumerate(theirs or [])}
+        recode = np.array([lookup.get(value, np.nan) for value in ours] + [np.nan])
+        values = matrix[:, col]
+        index = np.where(np.isnan(values), len(ours), values).astype("int64")
+        matrix[:, col] = recode[np.clip(index, 0, len(ours))]
+    return matrix.astype("float32")
+
+
+def predict_sales(booster: xgb.Booster, frame: pd.DataFrame, schema: dict[str, Any],
+                  codes_from: dict[str, Any] | None = None) -> np.ndarray:
+    """Predictions on the original sales scale (the model learns log1p(sales))."""
+    raw = booster.inplace_predict(feature_matrix(frame, schema, codes_from))
     return np.clip(np.expm1(np.asarray(raw, dtype="float64")), 0, None)
 
 
@@ -125,8 +166,35 @@ def naive_forecast(train: pd.DataFrame, test: pd.DataFrame, schema: dict[str, An
     return guess.to_numpy(dtype="float64")
 
 
+def champion_report(model_metrics: dict[str, dict[str, float]], actual: np.ndarray,
+                    series: pd.Series, test: pd.DataFrame, schema: dict[str, Any],
+                    champion: tuple[xgb.Booster, dict[str, Any]] | None) -> dict[str, Any]:
+    """The "champion" block the CheckChampion condition reads. Always has `present` and
+    `mape_improvement` (relative: (champion - model) / champion; > 0 is better), so the
+    condition's JSON paths resolve whether or not there is a champion."""
+    if champion is None:
+        return {"present": 0, "mape_improvement": 0.0,
+                "summary": "no approved champion: judged on the absolute thresholds alone"}
+    booster, champion_schema = champion
+    predicted = predict_sales(booster, test, champion_schema, codes_from=schema)
+    metrics = metrics_report(actual, predicted, series)
+    ours, theirs = model_metrics["mape"]["value"], metrics["mape"]["value"]
+    improvement = (theirs - ours) / theirs if theirs > 0 else 0.0
+    trained = champion_schema.get("windows", {}).get("train", [])
+    return {
+        "present": 1,
+        "regression_metrics": metrics,
+        "mape_improvement": improvement,
+        "trained_on": trained,
+        "summary": f"test MAPE {ours:.4f} vs champion {theirs:.4f}: "
+                   + (f"{abs(improvement):.1%} {'better' if improvement > 0 else 'worse'}"
+                      if improvement else "as good"),
+    }
+
+
 def evaluate(booster: xgb.Booster, schema: dict[str, Any], test: pd.DataFrame,
-             train: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
+             train: pd.DataFrame, champion: tuple[xgb.Booster, dict[str, Any]] | None = None,
+             ) -> tuple[dict[str, Any], np.ndarray]:
     """The evaluation report (what evaluation.json holds) and the test predictions."""
     target = schema["target_column"]
     actual = test[target].to_numpy(dtype="float64")
@@ -147,6 +215,7 @@ def evaluate(booster: xgb.Booster, schema: dict[str, Any], test: pd.DataFrame,
             for name in ("mape", "wape", "rmspe")
             if naive_metrics[name]["value"] > 0
         },
+        "champion": champion_report(model_metrics, actual, series, test, schema, champion),
         "test_window": schema["windows"]["test"],
         "test_rows": len(test),
         "series": int(series.nunique()),
@@ -224,6 +293,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--test-dir", default="/opt/ml/processing/input/test")
     parser.add_argument("--train-dir", default="/opt/ml/processing/input/train",
                         help="training window, for the naive baseline")
+    parser.add_argument("--champion-dir", type=Path, default=None,
+                        help="the champion's model.tar.gz (or the no-champion marker) to "
+                             "compare with; default: no champion")
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return parser.parse_args(argv)
@@ -239,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             booster, schema = load_model(unpack_model(Path(args.model_dir), work / "model"))
             test = read_parquet(Path(args.test_dir), "test.parquet")
             train = read_parquet(Path(args.train_dir), "train.parquet")
-            report, predicted = evaluate(booster, schema, test, train)
+            champion = load_champion(args.champion_dir, work / "champion")
+            report, predicted = evaluate(booster, schema, test, train, champion)
         except (EvaluationError, xgb.core.XGBoostError) as exc:
             print(f"evaluate: error: {exc}", file=sys.stderr)
             return 2
@@ -258,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         f"RMSPE {m['rmspe']['value']:.4f} (naive {n['rmspe']['value']:.4f}), "
         f"WAPE {m['wape']['value']:.4f}, R2 {m['r2']['value']:.3f} over {report['test_rows']} rows"
     )
+    print(f"evaluate: champion: {report['champion']['summary']}")
     return 0
 
 

@@ -41,6 +41,12 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
         ("CheckQuality", "Condition"),
     ]
     gate = dev_definition["Steps"][3]["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [("CheckChampion", "Condition")]
+    assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
+    champion_gate = gate["IfSteps"][0]["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in champion_gate["ElseSteps"]] == [
+        ("ChampionNotBeaten", "Fail")]
+    gate = champion_gate
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
         ("RegisterModel", "RegisterModel"),
         ("CreateModel", "Model"),
@@ -48,10 +54,44 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
         ("MonitorDrift", "Processing"),
         ("CheckDrift", "Condition"),
     ]
-    assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
     drift_gate = gate["IfSteps"][-1]["Arguments"]
     assert drift_gate["IfSteps"] == []
     assert [(s["Name"], s["Type"]) for s in drift_gate["ElseSteps"]] == [("SevereDrift", "Fail")]
+
+
+def test_evaluate_scores_the_champion_from_its_parameter(dev_definition: dict) -> None:
+    from pipelines.code_assets import code_assets
+
+    evaluate = step(dev_definition, "Evaluate")["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in evaluate["ProcessingInputs"]}
+    assert inputs["champion"]["S3Uri"] == {"Get": "Parameters.ChampionModelDataUri"}
+    assert inputs["champion"]["LocalPath"] == "/opt/ml/processing/input/champion"
+    arguments = evaluate["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--champion-dir") + 1] == "/opt/ml/processing/input/champion"
+    # the default is the staged no-champion marker: a processing input needs an object
+    default = next(p["DefaultValue"] for p in dev_definition["Parameters"]
+                   if p["Name"] == "ChampionModelDataUri")
+    marker = code_assets().no_champion.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
+    assert default == marker and default.endswith("/no-champion/")
+
+
+def test_champion_gate_compares_with_min_improvement_and_explains(dev_definition: dict) -> None:
+    report = {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
+
+    def get(path: str) -> dict:
+        return {"Std:JsonGet": {"Path": path, "PropertyFile": report}}
+
+    [rule] = step(dev_definition, "CheckChampion")["Arguments"]["Conditions"]
+    assert rule == {"Type": "Or", "Conditions": [
+        {"Type": "Equals", "LeftValue": get("champion.present"), "RightValue": 0},
+        {"Type": "GreaterThanOrEqualTo", "LeftValue": get("champion.mape_improvement"),
+         "RightValue": {"Get": "Parameters.MinImprovement"}},
+    ]}
+    message = step(dev_definition, "ChampionNotBeaten")["Arguments"]["ErrorMessage"]["Std:Join"]
+    assert message["Values"][:2] == ["Model not registered: champion rule: ",
+                                     get("champion.summary")]
+    assert get("champion.mape_improvement") in message["Values"]
+    assert {"Get": "Parameters.MinImprovement"} in message["Values"]
 
 
 def test_drift_monitor_reads_the_baseline_and_the_batch_after_the_transform(
@@ -287,4 +327,5 @@ def test_contract_step_names(dev_definition: dict) -> None:
     assert names == {contract.PREPROCESS, contract.TRAIN, contract.EVALUATE,
                      contract.CHECK_QUALITY, contract.REGISTER_MODEL, contract.CREATE_MODEL,
                      contract.BATCH_TRANSFORM, contract.FAIL, contract.MONITOR_DRIFT,
-                     contract.CHECK_DRIFT, contract.DRIFT_FAIL}
+                     contract.CHECK_DRIFT, contract.DRIFT_FAIL, contract.CHECK_CHAMPION,
+                     contract.CHAMPION_FAIL}

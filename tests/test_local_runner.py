@@ -54,10 +54,14 @@ def test_first_run_succeeds_registers_and_forecasts(
         "RegisterModel": ("Succeeded", None), "CreateModel": ("Succeeded", None),
         "BatchTransform": ("Succeeded", False), "ModelQualityFail": ("Skipped", None),
         "MonitorDrift": ("Succeeded", False), "CheckDrift": ("Succeeded", None),
-        "SevereDrift": ("Skipped", None),
+        "SevereDrift": ("Skipped", None), "CheckChampion": ("Succeeded", None),
+        "ChampionNotBeaten": ("Skipped", None),
     }
     assert result["metrics"]["mape"]["value"] <= 0.082
     assert result["model_package"]["ModelPackageVersion"] == 1
+    # nothing approved yet: no champion, judged on the thresholds alone
+    assert result["champion"] is None
+    assert result["evaluation"]["champion"]["present"] == 0
     # the batch of the same season as last year's reference rows: no severe drift
     assert result["drift"]["severe_features"] == []
     assert result["drift"]["reference"]["mode"] == "seasonal"
@@ -148,6 +152,49 @@ def test_registry_approve(workdir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert run.main(["registry", "--workdir", str(workdir), "approve",
                      "store-sales-forecast", "99"]) == 2
     assert "has versions 1.." in capsys.readouterr().err
+
+
+def test_champion_rule_refuses_a_worse_model_with_the_reason(
+        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # version 1 (default hyperparameters, test MAPE 0.074) was approved just above
+    before = len(json.loads((workdir / "registry" / "registry.json").read_text())
+                 ["groups"]["store-sales-forecast"]["versions"])
+    code, result = run_json(definition_file, workdir, capsys,
+                            "--param", "MaxDepth=3", "--param", "NumRound=60")
+    assert code == 1
+    assert result["champion"]["version"] == 1
+    champion = result["evaluation"]["champion"]
+    assert champion["present"] == 1 and champion["mape_improvement"] < -0.1
+    assert champion["regression_metrics"]["mape"]["value"] == pytest.approx(0.0741, abs=5e-4)
+    got = statuses(result)
+    assert got["CheckQuality"][0] == got["CheckChampion"][0] == "Succeeded"
+    assert got["ChampionNotBeaten"] == ("Failed", None)
+    assert got["RegisterModel"][0] == got["BatchTransform"][0] == "Skipped"
+    reason = result["failure_reason"]
+    assert reason.startswith("Model not registered: champion rule: test MAPE 0.09")
+    assert "vs champion 0.0741: " in reason and "% worse; relative MAPE improvement -0.2" in reason
+    assert "is below MinImprovement 0.0 " in reason
+    after = json.loads((workdir / "registry" / "registry.json").read_text())
+    assert len(after["groups"]["store-sales-forecast"]["versions"]) == before
+
+
+def test_champion_rule_registers_a_model_at_least_as_good(
+        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(definition_file, workdir, capsys)
+    assert code == 0, result["failure_reason"]
+    champion = result["evaluation"]["champion"]
+    assert champion["mape_improvement"] == 0.0 and champion["summary"].endswith("as good")
+    assert result["model_package"]["ModelPackageVersion"] >= 5
+    # demanding a 5% improvement refuses the very same model
+    code, result = run_json(definition_file, workdir, capsys, "--param", "MinImprovement=0.05")
+    assert code == 1
+    assert "is below MinImprovement 0.05 " in result["failure_reason"]
+    # and "none" runs without a champion
+    code, result = run_json(definition_file, workdir, capsys,
+                            "--param", "ChampionModelDataUri=none", "--param",
+                            "MinImprovement=0.05")
+    assert code == 0 and result["champion"] is None
+    assert result["evaluation"]["champion"]["present"] == 0
 
 
 def test_bad_parameter_is_refused_before_running(definition_file: Path, tmp_path: Path,

@@ -82,8 +82,12 @@ def test_plan_dependencies(dev_definition: dict) -> None:
     assert steps["Train"].deps == {"Preprocess"}
     assert steps["Evaluate"].deps == {"Preprocess", "Train"}
     assert steps["CheckQuality"].deps == {"Evaluate"}
-    assert steps["BatchTransform"].deps == {"Preprocess", "CreateModel", "CheckQuality"}
+    assert steps["CheckChampion"].branch == ("CheckQuality", True)
+    assert steps["BatchTransform"].deps == {"Preprocess", "CreateModel", "CheckChampion"}
     assert steps["ModelQualityFail"].branch == ("CheckQuality", False)
+    assert steps["ChampionNotBeaten"].branch == ("CheckChampion", False)
+    assert steps["MonitorDrift"].deps == {"Preprocess", "BatchTransform", "CheckChampion"}
+    assert steps["SevereDrift"].branch == ("CheckDrift", False)
 
 
 def test_parse_duration() -> None:

@@ -76,7 +76,8 @@ def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatc
 
 def test_code_is_uploaded_only_when_missing(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert upsert.main(["--role-arn", ROLE]) == 0
-    assert capsys.readouterr().err.count("staged s3://") == 4  # 3 scripts + 1 tarball
+    # 3 processing scripts, the training tarball, the no-champion marker
+    assert capsys.readouterr().err.count("staged s3://") == 5
     assert upsert.main(["--role-arn", ROLE]) == 0
     assert "staged" not in capsys.readouterr().err
 
@@ -99,6 +100,49 @@ def test_start_with_overrides(aws: dict, capsys: pytest.CaptureFixture[str]) -> 
         "MaxDepth": "6", "MaxTestMape": "0.1", "ModelApprovalStatus": "Approved"}
 
 
+def register(sm, status: str, model_data: str) -> str:  # type: ignore[no-untyped-def]
+    """A model package version in moto's registry (standing in for SageMaker's)."""
+    arn: str = sm.create_model_package(
+        ModelPackageGroupName="store-sales-forecast", ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": "xgboost:3.0-5", "ModelDataUrl": model_data}],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+        })["ModelPackageArn"]
+    return arn
+
+
+def started_parameters(aws: dict, capsys: pytest.CaptureFixture[str], *extra: str
+                       ) -> tuple[dict[str, str], str]:
+    assert upsert.main(["--role-arn", ROLE, "--start", *extra]) == 0
+    out, err = capsys.readouterr()
+    params = aws["sm"].list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=out.strip().splitlines()[-1])["PipelineParameters"]
+    return {p["Name"]: p["Value"] for p in params}, err
+
+
+def test_start_passes_the_latest_approved_version_as_champion(
+        aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    sm = aws["sm"]
+    params, err = started_parameters(aws, capsys)  # no group yet: no champion
+    assert "ChampionModelDataUri" not in params and "champion: none" in err
+
+    sm.create_model_package_group(ModelPackageGroupName="store-sales-forecast")
+    register(sm, "Approved", "s3://models/v1/model.tar.gz")
+    second = register(sm, "Approved", "s3://models/v2/model.tar.gz")
+    register(sm, "PendingManualApproval", "s3://models/v3/model.tar.gz")
+    register(sm, "Rejected", "s3://models/v4/model.tar.gz")
+    params, err = started_parameters(aws, capsys)
+    assert params == {"ChampionModelDataUri": "s3://models/v2/model.tar.gz"}
+    assert f"champion: version 2 ({second})" in err
+
+    # the person's choice wins; "none" means the default (the no-champion marker)
+    params, _ = started_parameters(aws, capsys, "--param",
+                                   "ChampionModelDataUri=s3://models/v1/model.tar.gz")
+    assert params == {"ChampionModelDataUri": "s3://models/v1/model.tar.gz"}
+    params, _ = started_parameters(aws, capsys, "--param", "ChampionModelDataUri=none")
+    assert params == {}
+
+
 def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert upsert.main(["--role-arn", ROLE, "--start", "--wait", "--poll-seconds", "0"]) == 0
     assert "execution Succeeded" in capsys.readouterr().err
@@ -111,6 +155,7 @@ def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture
         ("MaxDepth=deep", "--param MaxDepth='deep': expected a integer value"),
         ("MaxTestMape=-1", "--param MaxTestMape=-1: out of range"),
         ("ModelApprovalStatus=Maybe", "choose one of ['Approved', 'Rejected'"),
+        ("MinImprovement=2", "--param MinImprovement=2: out of range [-1, 1]"),
         ("MaxDepth", "expected NAME=VALUE"),
     ],
 )

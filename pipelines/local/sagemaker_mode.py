@@ -79,7 +79,10 @@ def run_sagemaker_local(settings: Settings, workdir: Path, overrides: dict[str, 
         pipeline = build_pipeline(settings, session=session, storage_root=storage,
                                   register_model=False)
     session.create_pipeline(pipeline, settings.description)
-    parameters = {"InputDataUri": f"file://{data}/", **overrides}
+    # no registry in local mode, so no champion: the marker staged in the file:// store
+    parameters = {"InputDataUri": f"file://{data}/",
+                  "ChampionModelDataUri": code_assets().no_champion.s3_uri(storage),
+                  **overrides}
     progress(f"SageMaker local mode: starting {pipeline.name} (RegisterModel left out)")
     execution = session.start_pipeline_execution(PipelineName=pipeline.name,
                                                  PipelineParameters=parameters)

@@ -54,6 +54,8 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
                      contract.EVAL_TEST_DIR),
             s3_input("train", outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
                      contract.EVAL_TRAIN_DIR),
+            s3_input("champion", ctx.params.champion_model_data_uri,
+                     contract.CHAMPION_INPUT_DIR),
         ],
         outputs=[
             ProcessingOutput(
@@ -69,6 +71,7 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
             "--model-dir", contract.MODEL_INPUT_DIR,
             "--test-dir", contract.EVAL_TEST_DIR,
             "--train-dir", contract.EVAL_TRAIN_DIR,
+            "--champion-dir", contract.CHAMPION_INPUT_DIR,
             "--output-dir", contract.EVALUATION_DIR,
         ],
     )
@@ -77,8 +80,8 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
         display_name="Evaluate-On-Test-Window",
         description=(
             "Scores the model on the held-out test window on the sales scale (MSE, RMSE, MAE, "
-            "R2, MAPE, WAPE, RMSPE) next to a naive weekday-mean baseline; writes "
-            "evaluation.json and plots."
+            "R2, MAPE, WAPE, RMSPE) next to a naive weekday-mean baseline and the champion "
+            "(ChampionModelDataUri), if any; writes evaluation.json and plots."
         ),
         step_args=step_args,
         property_files=[report],

@@ -1,4 +1,6 @@
-"""CheckQuality: register and forecast only when the test metrics meet the thresholds."""
+"""The two gates on evaluation.json: CheckQuality (the absolute thresholds) and, inside it,
+CheckChampion (beat the latest Approved model by MinImprovement). Each has its own FailStep,
+so a failed execution says which rule stopped it and by how much."""
 
 from __future__ import annotations
 
@@ -61,4 +63,54 @@ def build_quality_gate(ctx: BuildContext, report: Any, if_steps: list[Any],
         ],
         if_steps=if_steps,
         else_steps=else_steps,
+    )
+
+
+def build_champion_fail_step(ctx: BuildContext, report: Any) -> Any:
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow.fail_step import FailStep
+
+    return FailStep(
+        name=contract.CHAMPION_FAIL,
+        display_name="Fail-Champion-Not-Beaten",
+        description="Stops the execution: the model does not beat the approved champion by "
+                    "MinImprovement.",
+        error_message=Join(
+            on="",
+            values=[
+                "Model not registered: champion rule: ",
+                metric(report, contract.CHAMPION_SUMMARY_JSON_PATH),
+                "; relative MAPE improvement ",
+                metric(report, contract.CHAMPION_IMPROVEMENT_JSON_PATH),
+                " is below MinImprovement ",
+                ctx.params.min_improvement,
+                " (champion: the model at ChampionModelDataUri, the latest Approved version).",
+            ],
+        ),
+    )
+
+
+def build_champion_gate(ctx: BuildContext, report: Any, if_steps: list[Any]) -> Any:
+    from sagemaker.core.workflow.conditions import (
+        ConditionEquals,
+        ConditionGreaterThanOrEqualTo,
+        ConditionOr,
+    )
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+
+    return ConditionStep(
+        name=contract.CHECK_CHAMPION,
+        display_name="Check-Against-Champion",
+        description=(
+            "Passes when there is no approved champion, or when the model's test MAPE is "
+            "lower than the champion's by at least MinImprovement (relative; 0: as good)."
+        ),
+        conditions=[ConditionOr(conditions=[
+            ConditionEquals(left=metric(report, contract.CHAMPION_PRESENT_JSON_PATH), right=0),
+            ConditionGreaterThanOrEqualTo(
+                left=metric(report, contract.CHAMPION_IMPROVEMENT_JSON_PATH),
+                right=ctx.params.min_improvement),
+        ])],
+        if_steps=if_steps,
+        else_steps=[build_champion_fail_step(ctx, report)],
     )
