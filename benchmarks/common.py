@@ -36,14 +36,21 @@ def emit(name: str, value: float, reference: float, target: str, met: bool | Non
     return line
 
 
-def repeat(fn: Callable[[], Any], times: int) -> dict[str, float]:
-    """Median, min and max wall seconds of `times` calls."""
-    seconds = []
-    for _ in range(times):
-        start = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - start)
-    return {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds)}
+def repeat_side_by_side(ours: Callable[[], Any], reference: Callable[[], Any], times: int
+                        ) -> tuple[dict[str, float], dict[str, float]]:
+    """Median, min and max wall seconds of `times` calls of each, interleaved (and in
+    alternating order) so that a change in the machine's speed during the run, common on a
+    shared VM, weighs on both sides alike instead of on whichever ran second."""
+    seconds: dict[str, list[float]] = {"ours": [], "reference": []}
+    for turn in range(times):
+        pair = [("ours", ours), ("reference", reference)]
+        for side, fn in pair if turn % 2 == 0 else pair[::-1]:
+            start = time.perf_counter()
+            fn()
+            seconds[side].append(time.perf_counter() - start)
+    stats = {side: {"median": statistics.median(values), "min": min(values), "max": max(values)}
+             for side, values in seconds.items()}
+    return stats["ours"], stats["reference"]
 
 
 def run_command(argv: list[str], cwd: Path = REPO, env: dict[str, str] | None = None

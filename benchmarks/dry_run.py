@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 
-from benchmarks.common import REPO, emit, repeat, run_command
+from benchmarks.common import REPO, emit, repeat_side_by_side, run_command
 
 NAME = "dry_run"
 SDK_MODULES = (
@@ -23,10 +23,11 @@ def run(quick: bool) -> dict:
            "HOME": os.environ.get("HOME", tempfile.gettempdir()),
            "AWS_DEFAULT_REGION": "eu-west-1", "AWS_EC2_METADATA_DISABLED": "true"}
     times = 1 if quick else 5
-    ours = repeat(lambda: run_command([sys.executable, "-m", "pipelines.upsert", "--dry-run"],
-                                      REPO, env), times)
-    reference = repeat(lambda: run_command(
-        [sys.executable, "-c", "import " + ", ".join(SDK_MODULES)], REPO, env), times)
+    ours, reference = repeat_side_by_side(
+        lambda: run_command([sys.executable, "-m", "pipelines.upsert", "--dry-run"], REPO, env),
+        lambda: run_command([sys.executable, "-c", "import " + ", ".join(SDK_MODULES)], REPO,
+                            env),
+        times)
     return emit(NAME, ours["median"], reference["median"], "ratio <= 1.5",
                 None if quick else ours["median"] / reference["median"] <= 1.5,
                 unit="seconds (median)", min=round(ours["min"], 3), max=round(ours["max"], 3),

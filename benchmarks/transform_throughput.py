@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import emit, repeat, rossmann_features
+from benchmarks.common import emit, repeat_side_by_side, rossmann_features
 
 NAME = "transform_throughput"
 
@@ -50,9 +50,9 @@ def run(quick: bool) -> dict:
 
     if through_handler() != rows:  # warm-up, and every row must come back
         raise RuntimeError("the handler did not return one prediction per row")
-    times = 1 if quick else 5
-    handler = repeat(through_handler, times)
-    inplace = repeat(lambda: model.booster.inplace_predict(values), times)
+    times = 1 if quick else 7
+    handler, inplace = repeat_side_by_side(
+        through_handler, lambda: model.booster.inplace_predict(values), times)
     ours, reference = rows / handler["median"], rows / inplace["median"]
     return emit(NAME, ours, reference, "ratio >= 0.5",
                 None if quick else ours / reference >= 0.5, unit="rows/s (median)", rows=rows,

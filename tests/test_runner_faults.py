@@ -1,6 +1,6 @@
 """Faults in the local runner: a job that times out, one that is killed, one that fails, and
 an interrupted run (Ctrl-C). Downstream steps do not run, logs and outputs so far are kept,
-and the next run resumes from the cache.
+and the next run resumes from the cache. Also: progress from steps running at once.
 
 The definition is written by hand: two processing steps, the second reading the first's
 output, both running a small script whose behaviour the test picks.
@@ -108,6 +108,29 @@ def test_failing_job_keeps_its_log_and_stops_downstream(workdir: Path) -> None:
     assert not list((workdir / "cache").rglob("*.json"))  # nothing cached for a failure
     # the failed job's partial output never reached (local) S3
     assert not (workdir / "s3" / "bucket" / "executions").exists()
+
+
+def test_progress_lines_of_parallel_steps_never_interleave(workdir: Path) -> None:
+    # two independent steps run at once on the runner's worker threads
+    both = {"Version": "2020-12-01", "Parameters": [], "Steps": [
+        step("Left", "ok", "s3://bucket/data/"), step("Right", "ok", "s3://bucket/data/")]}
+    active: list[str] = []
+    overlapped: list[str] = []
+    lines: list[str] = []
+
+    def progress(line: str) -> None:  # a slow terminal: any concurrent call is caught
+        if active:
+            overlapped.append(line)
+        active.append(line)
+        time.sleep(0.05)
+        lines.append(line)
+        active.pop()
+
+    result = LocalRunner(both, workdir, progress=progress).run()
+    assert statuses(result) == {"Left": "Succeeded", "Right": "Succeeded"}
+    assert overlapped == []
+    assert sorted(line.split(" in ")[0] for line in lines) == [
+        "Left: running", "Left: succeeded", "Right: running", "Right: succeeded"]
 
 
 def test_interrupted_run_resumes_from_the_cache(workdir: Path) -> None:

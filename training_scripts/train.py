@@ -42,9 +42,9 @@ class Hyperparameters:
 
     num_round: int = 1000
     max_depth: int = 8
-    eta: float = 0.1
+    eta: float = 0.05
     subsample: float = 0.8
-    colsample_bytree: float = 0.8
+    colsample_bytree: float = 0.5
     min_child_weight: float = 5.0
     early_stopping_rounds: int = 50
     max_bin: int = 128

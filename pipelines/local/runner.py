@@ -197,7 +197,9 @@ class LocalRunner:
             raise DefinitionError(f"unknown parameter(s) {sorted(unknown)}")
         self.parameters = {**declared, **(parameters or {})}
         self.use_cache = use_cache
-        self.progress = progress or (lambda line: None)
+        self._progress = progress or (lambda line: None)
+        # Steps run on worker threads: one line at a time, never two interleaved.
+        self._progress_lock = threading.Lock()
         self.pipeline_name = pipeline_name
         self.region = region
         self.max_parallel = max_parallel
@@ -326,10 +328,15 @@ class LocalRunner:
                 return "skip"
         return "ready"
 
+    def report(self, line: str) -> None:
+        """Pass one progress line to the callback, serialised across step threads."""
+        with self._progress_lock:
+            self._progress(line)
+
     def _execute(self, step: _Step) -> StepResult:
         result = StepResult(step.name, step.type)
         started = time.perf_counter()
-        self.progress(f"{step.name}: running")
+        self.report(f"{step.name}: running")
         try:
             result.properties, result.cache_hit = self._dispatch(step)
             result.status = "Succeeded"
@@ -346,7 +353,7 @@ class LocalRunner:
             self.properties[step.name] = result.properties
         cache = " (cached)" if result.cache_hit else ""
         detail = f": {result.failure_reason}" if result.failure_reason else ""
-        self.progress(f"{step.name}: {result.status.lower()} in {result.seconds:.1f}s"
+        self.report(f"{step.name}: {result.status.lower()} in {result.seconds:.1f}s"
                       f"{cache}{detail}")
         return result
 
