@@ -12,14 +12,25 @@ import json
 import sys
 import traceback
 
-NAMES = ("train_vs_legacy", "transform_throughput", "local_e2e", "local_cached",
-         "local_scale", "dry_run")
+NAMES = (
+    "train_vs_legacy",
+    "transform_throughput",
+    "local_e2e",
+    "local_cached",
+    "local_scale",
+    "dry_run",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("names", nargs="*", choices=[[], *NAMES], metavar="NAME",
-                        help=f"benchmarks to run (default all): {', '.join(NAMES)}")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        choices=[[], *NAMES],
+        metavar="NAME",
+        help=f"benchmarks to run (default all): {', '.join(NAMES)}",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, no targets")
     args = parser.parse_args(argv)
     failed = 0

@@ -22,22 +22,34 @@ if str(REPO / "processing_scripts") not in sys.path:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(terse=True)}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
 
 
-def emit(name: str, value: float, reference: float, target: str, met: bool | None,
-         **details: Any) -> dict[str, Any]:
+def emit(
+    name: str, value: float, reference: float, target: str, met: bool | None, **details: Any
+) -> dict[str, Any]:
     """Print one JSON line: value and reference measured in the same run."""
-    line = {"benchmark": name, "value": round(value, 6), "reference": round(reference, 6),
-            "ratio": round(value / reference, 4) if reference else None, "target": target,
-            "met": met, **details, "machine": machine()}
+    line = {
+        "benchmark": name,
+        "value": round(value, 6),
+        "reference": round(reference, 6),
+        "ratio": round(value / reference, 4) if reference else None,
+        "target": target,
+        "met": met,
+        **details,
+        "machine": machine(),
+    }
     print(json.dumps(line), flush=True)
     return line
 
 
-def repeat_side_by_side(ours: Callable[[], Any], reference: Callable[[], Any], times: int
-                        ) -> tuple[dict[str, float], dict[str, float]]:
+def repeat_side_by_side(
+    ours: Callable[[], Any], reference: Callable[[], Any], times: int
+) -> tuple[dict[str, float], dict[str, float]]:
     """Median, min and max wall seconds of `times` calls of each, interleaved (and in
     alternating order) so that a change in the machine's speed during the run, common on a
     shared VM, weighs on both sides alike instead of on whichever ran second."""
@@ -48,20 +60,31 @@ def repeat_side_by_side(ours: Callable[[], Any], reference: Callable[[], Any], t
             start = time.perf_counter()
             fn()
             seconds[side].append(time.perf_counter() - start)
-    stats = {side: {"median": statistics.median(values), "min": min(values), "max": max(values)}
-             for side, values in seconds.items()}
+    stats = {
+        side: {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        for side, values in seconds.items()
+    }
     return stats["ours"], stats["reference"]
 
 
-def run_command(argv: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
-                ) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run_command(
+    argv: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,  # nosec B603
-                            check=False)
+    # The benchmark's own commands as argument lists, never a shell (bandit B603).
+    result = subprocess.run(  # nosec B603
+        argv,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): "
-                           f"{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(argv)} failed ({result.returncode}): {result.stderr[-2000:]}"
+        )
     return seconds, result
 
 
@@ -83,8 +106,7 @@ def built_definition(folder: Path) -> Path:
     """The dev profile's definition saved to a file, built once (as `upsert --dry-run`)."""
     path = folder / "definition.json"
     if not path.is_file():
-        run_command([sys.executable, "-m", "pipelines.upsert", "--dry-run", "--output",
-                     str(path)])
+        run_command([sys.executable, "-m", "pipelines.upsert", "--dry-run", "--output", str(path)])
     return path
 
 
@@ -113,8 +135,16 @@ _MEASURE = (
 def local_run(workdir: Path, *extra: str) -> dict[str, Any]:
     """`python -m pipelines.run --local --json ...` in a fresh process; returns the wall
     seconds, the peak RSS of the runner and all its jobs, and the runner's JSON."""
-    argv = [sys.executable, "-m", "pipelines.run", "--local", "--json", "--workdir",
-            str(workdir), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "pipelines.run",
+        "--local",
+        "--json",
+        "--workdir",
+        str(workdir),
+        *extra,
+    ]
     _, wrapper = run_command([sys.executable, "-c", _MEASURE, *argv])
     measured = json.loads(wrapper.stdout)
     if measured["code"] != 0:
@@ -124,5 +154,8 @@ def local_run(workdir: Path, *extra: str) -> dict[str, Any]:
 
 
 def job_seconds(result: dict[str, Any]) -> float:
-    return sum(s["seconds"] for s in result["steps"]
-               if s["type"] in ("Processing", "Training", "Transform"))
+    return sum(
+        s["seconds"]
+        for s in result["steps"]
+        if s["type"] in ("Processing", "Training", "Transform")
+    )

@@ -32,11 +32,16 @@ GRID = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.hyperparameter_grid",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="10 stores and the first two settings only (a smoke test)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.hyperparameter_grid",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 stores and the first two settings only (a smoke test)",
+    )
     args = parser.parse_args(argv)
 
     from processing_scripts import evaluate
@@ -44,29 +49,47 @@ def main(argv: list[str] | None = None) -> int:
 
     frames = rossmann_features(args.quick)
     actual = frames.test["Sales"].to_numpy(dtype="float64")
-    settings: list[dict[str, Any]] = [dict(zip(GRID, values, strict=True))
-                                      for values in itertools.product(*GRID.values())]
+    settings: list[dict[str, Any]] = [
+        dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())
+    ]
     if args.quick:
         settings = settings[:2]
     best: dict[str, Any] | None = None
     for setting in settings:
         hp = replace(train.Hyperparameters(), **setting)
         start = time.perf_counter()
-        booster, report = train.train(frames.train, frames.validation, frames.schema, hp,
-                                      threads=os.cpu_count() or 1, log_every=0)
+        booster, report = train.train(
+            frames.train,
+            frames.validation,
+            frames.schema,
+            hp,
+            threads=os.cpu_count() or 1,
+            log_every=0,
+        )
         seconds = time.perf_counter() - start
         test = evaluate.regression_metrics(
-            actual, evaluate.predict_sales(booster, frames.test, frames.schema))
-        line = {**setting, "validation_mape": round(report["mape"], 5),
-                "test_mape": round(test["mape"], 5), "trees": report["best_iteration"] + 1,
-                "seconds": round(seconds, 2)}
+            actual, evaluate.predict_sales(booster, frames.test, frames.schema)
+        )
+        line = {
+            **setting,
+            "validation_mape": round(report["mape"], 5),
+            "test_mape": round(test["mape"], 5),
+            "trees": report["best_iteration"] + 1,
+            "seconds": round(seconds, 2),
+        }
         print(json.dumps(line), flush=True)
         if best is None or line["validation_mape"] < best["validation_mape"]:
             best = line
     defaults = asdict(train.Hyperparameters())
     assert best is not None  # nosec B101: the grid is never empty
-    print(json.dumps({"chosen_by_validation_mape": best,
-                      "matches_defaults": all(defaults[k] == best[k] for k in GRID)}))
+    print(
+        json.dumps(
+            {
+                "chosen_by_validation_mape": best,
+                "matches_defaults": all(defaults[k] == best[k] for k in GRID),
+            }
+        )
+    )
     return 0
 
 

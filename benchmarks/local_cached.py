@@ -18,6 +18,13 @@ def run(quick: bool) -> dict:
         first = local_run(folder / "work", *extra)
         second = local_run(folder / "work", *extra)
     hits = [s["cache_hit"] for s in second["result"]["steps"] if s["cache_hit"] is not None]
-    return emit(NAME, second["seconds"], first["seconds"], "second <= 0.1 x first",
-                None if quick else second["seconds"] <= 0.1 * first["seconds"],
-                unit="seconds", all_jobs_cached=all(hits), quick=quick)
+    return emit(
+        NAME,
+        second["seconds"],
+        first["seconds"],
+        "second <= 0.1 x first",
+        None if quick else second["seconds"] <= 0.1 * first["seconds"],
+        unit="seconds",
+        all_jobs_cached=all(hits),
+        quick=quick,
+    )

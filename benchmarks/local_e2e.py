@@ -18,11 +18,17 @@ def run(quick: bool) -> dict:
         folder = Path(tmp)
         definition = built_definition(folder)
         extra = ["--input", str(small_input(folder)), "--param", "NumRound=50"] if quick else []
-        measured = local_run(folder / "work", "--definition", str(definition), "--no-cache",
-                             *extra)
+        measured = local_run(folder / "work", "--definition", str(definition), "--no-cache", *extra)
     result = measured["result"]
     jobs = job_seconds(result)
-    return emit(NAME, measured["seconds"], jobs, "ratio <= 1.5",
-                None if quick else measured["seconds"] / jobs <= 1.5, unit="seconds",
-                steps={s["name"]: round(s["seconds"], 3) for s in result["steps"]},
-                status=result["status"], quick=quick)
+    return emit(
+        NAME,
+        measured["seconds"],
+        jobs,
+        "ratio <= 1.5",
+        None if quick else measured["seconds"] / jobs <= 1.5,
+        unit="seconds",
+        steps={s["name"]: round(s["seconds"], 3) for s in result["steps"]},
+        status=result["status"],
+        quick=quick,
+    )

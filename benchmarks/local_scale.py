@@ -43,16 +43,38 @@ def run(quick: bool) -> dict:
         raw.to_parquet(base, index=False)
         scaled(raw, 10).to_parquet(big, index=False)
         extra = ["--param", "NumRound=50"] if quick else []
-        one = local_run(folder / "w1", "--definition", str(definition), "--no-cache",
-                        "--input", str(base), *extra)
-        ten = local_run(folder / "w10", "--definition", str(definition), "--no-cache",
-                        "--input", str(big), *extra)
+        one = local_run(
+            folder / "w1",
+            "--definition",
+            str(definition),
+            "--no-cache",
+            "--input",
+            str(base),
+            *extra,
+        )
+        ten = local_run(
+            folder / "w10",
+            "--definition",
+            str(definition),
+            "--no-cache",
+            "--input",
+            str(big),
+            *extra,
+        )
     peak_gb = ten["max_rss_kb"] / 1024 / 1024
     ratio = ten["seconds"] / one["seconds"]
-    return emit(NAME, ten["seconds"], one["seconds"], "time ratio <= 12, peak RSS <= 3 GB",
-                None if quick else (ratio <= 12 and peak_gb <= 3), unit="seconds",
-                peak_rss_gb=round(peak_gb, 3), peak_rss_gb_1x=round(one["max_rss_kb"] / 2**20, 3),
-                rows=len(raw) * 10, rows_1x=len(raw),
-                data="Rossmann with each store copied under 9 new ids, sales jittered",
-                steps_10x={s["name"]: round(s["seconds"], 2) for s in ten["result"]["steps"]},
-                quick=quick)
+    return emit(
+        NAME,
+        ten["seconds"],
+        one["seconds"],
+        "time ratio <= 12, peak RSS <= 3 GB",
+        None if quick else (ratio <= 12 and peak_gb <= 3),
+        unit="seconds",
+        peak_rss_gb=round(peak_gb, 3),
+        peak_rss_gb_1x=round(one["max_rss_kb"] / 2**20, 3),
+        rows=len(raw) * 10,
+        rows_1x=len(raw),
+        data="Rossmann with each store copied under 9 new ids, sales jittered",
+        steps_10x={s["name"]: round(s["seconds"], 2) for s in ten["result"]["steps"]},
+        quick=quick,
+    )

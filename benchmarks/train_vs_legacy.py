@@ -31,18 +31,22 @@ def run(quick: bool) -> dict:
 
     hp = train.Hyperparameters(num_round=30) if quick else train.Hyperparameters()
     start = time.perf_counter()
-    booster, report = train.train(frames.train, frames.validation, schema, hp,
-                                  threads=os.cpu_count() or 1, log_every=0)
+    booster, report = train.train(
+        frames.train, frames.validation, schema, hp, threads=os.cpu_count() or 1, log_every=0
+    )
     ours_seconds = time.perf_counter() - start
-    ours = evaluate.regression_metrics(actual, evaluate.predict_sales(booster, frames.test,
-                                                                      schema))
+    ours = evaluate.regression_metrics(actual, evaluate.predict_sales(booster, frames.test, schema))
 
-    legacy = GradientBoostingRegressor(n_estimators=10 if quick else 200, max_depth=7,
-                                       learning_rate=0.05, random_state=42)
+    legacy = GradientBoostingRegressor(
+        n_estimators=10 if quick else 200, max_depth=7, learning_rate=0.05, random_state=42
+    )
     import pandas as pd
 
-    seen = pd.concat([frames.train, frames.validation], ignore_index=True) if hp.refit \
+    seen = (
+        pd.concat([frames.train, frames.validation], ignore_index=True)
+        if hp.refit
         else frames.train
+    )
     x_train = seen[names].to_numpy(dtype="float32")
     x_test = frames.test[names].to_numpy(dtype="float32")
     # scikit-learn's GradientBoostingRegressor takes no missing values: the legacy
@@ -57,12 +61,20 @@ def run(quick: bool) -> dict:
     mape_ratio = ours["mape"] / reference["mape"]
     time_ratio = ours_seconds / legacy_seconds
     return emit(
-        NAME, ours["mape"], reference["mape"],
+        NAME,
+        ours["mape"],
+        reference["mape"],
         "our MAPE <= 0.9 x legacy MAPE and our training time <= 0.10 x legacy time",
         None if quick else (mape_ratio <= 0.9 and time_ratio <= 0.10),
-        unit="test MAPE", time_ratio=round(time_ratio, 4), seconds=round(ours_seconds, 3),
-        reference_seconds=round(legacy_seconds, 3), trees=report["best_iteration"] + 1,
-        rmspe=round(ours["rmspe"], 6), reference_rmspe=round(reference["rmspe"], 6),
-        fit_rows=len(seen), test_rows=len(frames.test), refit_on_validation=bool(hp.refit),
+        unit="test MAPE",
+        time_ratio=round(time_ratio, 4),
+        seconds=round(ours_seconds, 3),
+        reference_seconds=round(legacy_seconds, 3),
+        trees=report["best_iteration"] + 1,
+        rmspe=round(ours["rmspe"], 6),
+        reference_rmspe=round(reference["rmspe"], 6),
+        fit_rows=len(seen),
+        test_rows=len(frames.test),
+        refit_on_validation=bool(hp.refit),
         quick=quick,
     )

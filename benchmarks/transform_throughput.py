@@ -24,8 +24,9 @@ def run(quick: bool) -> dict:
     schema = frames.schema
     names = [f["name"] for f in schema["features"]]
     hp = train.Hyperparameters(num_round=30) if quick else train.Hyperparameters()
-    booster, _ = train.train(frames.train, frames.validation, schema, hp,
-                             threads=os.cpu_count() or 1, log_every=0)
+    booster, _ = train.train(
+        frames.train, frames.validation, schema, hp, threads=os.cpu_count() or 1, log_every=0
+    )
     with tempfile.TemporaryDirectory() as folder:
         train.save_model(booster, schema, {}, Path(folder))
         model = inference.model_fn(folder)
@@ -37,14 +38,17 @@ def run(quick: bool) -> dict:
 
     # Batch Transform forms the mini-batches outside the container: the handler receives
     # ready request bodies, so forming them is not part of its throughput.
-    bodies = [("\n".join(batch) + "\n").encode()
-              for batch in mini_batches(lines, "MultiRecord", 6 * 1024 * 1024)]
+    bodies = [
+        ("\n".join(batch) + "\n").encode()
+        for batch in mini_batches(lines, "MultiRecord", 6 * 1024 * 1024)
+    ]
 
     def through_handler() -> int:
         count = 0
         for body in bodies:
             out = inference.output_fn(
-                inference.predict_fn(inference.input_fn(body, "text/csv"), model), "text/csv")
+                inference.predict_fn(inference.input_fn(body, "text/csv"), model), "text/csv"
+            )
             count += out.count(b"\n")
         return count
 
@@ -52,11 +56,23 @@ def run(quick: bool) -> dict:
         raise RuntimeError("the handler did not return one prediction per row")
     times = 1 if quick else 7
     handler, inplace = repeat_side_by_side(
-        through_handler, lambda: model.booster.inplace_predict(values), times)
+        through_handler, lambda: model.booster.inplace_predict(values), times
+    )
     ours, reference = rows / handler["median"], rows / inplace["median"]
-    return emit(NAME, ours, reference, "ratio >= 0.5",
-                None if quick else ours / reference >= 0.5, unit="rows/s (median)", rows=rows,
-                min=round(rows / handler["max"], 1), max=round(rows / handler["min"], 1),
-                reference_min=round(rows / inplace["max"], 1),
-                reference_max=round(rows / inplace["min"], 1), repetitions=times,
-                payload_mb=6, trees=booster.num_boosted_rounds(), quick=quick)
+    return emit(
+        NAME,
+        ours,
+        reference,
+        "ratio >= 0.5",
+        None if quick else ours / reference >= 0.5,
+        unit="rows/s (median)",
+        rows=rows,
+        min=round(rows / handler["max"], 1),
+        max=round(rows / handler["min"], 1),
+        reference_min=round(rows / inplace["max"], 1),
+        reference_max=round(rows / inplace["min"], 1),
+        repetitions=times,
+        payload_mb=6,
+        trees=booster.num_boosted_rounds(),
+        quick=quick,
+    )

@@ -144,7 +144,8 @@ def decode_csv(body: bytes | str, width: int) -> np.ndarray:
                 io.BytesIO(raw),
                 read_options=pa_csv.ReadOptions(column_names=names),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types={n: pa.float32() for n in names}),
+                    column_types={n: pa.float32() for n in names}
+                ),
             )
             return np.column_stack([c.to_numpy(zero_copy_only=False) for c in table.columns])
         except (pa.ArrowInvalid, ValueError):
@@ -156,9 +157,11 @@ def decode_csv(body: bytes | str, width: int) -> np.ndarray:
         for number, row in enumerate(reader, start=1):
             if len(row) != width:
                 raise RequestError(
-                    f"CSV row {number} has {len(row)} fields; the model expects {width}")
-            parsed_rows.append([_csv_number(field, number, column)
-                                for column, field in enumerate(row, start=1)])
+                    f"CSV row {number} has {len(row)} fields; the model expects {width}"
+                )
+            parsed_rows.append(
+                [_csv_number(field, number, column) for column, field in enumerate(row, start=1)]
+            )
     except csv.Error as exc:
         raise RequestError(f"malformed CSV at row {number + 1}: {exc}") from None
     return np.asarray(parsed_rows, dtype="float32")
@@ -189,8 +192,11 @@ def decode_instances(instances: list[Any], model: Model) -> Batch:
         extra = sorted(set(instance) - allowed)
         if extra:
             raise RequestError(f"instance {row}: unknown field(s) {extra}")
-        missing = [f for f in model.features if f not in instance
-                   and not (f.endswith("_code") and f[:-5] in instance)]
+        missing = [
+            f
+            for f in model.features
+            if f not in instance and not (f.endswith("_code") and f[:-5] in instance)
+        ]
         if missing:
             raise RequestError(f"instance {row}: missing field(s) {missing}")
         for col, name in enumerate(model.features):
@@ -213,9 +219,7 @@ def _feature_value(value: Any, name: str, source: str, model: Model, row: int) -
         return float(value)
     if isinstance(value, (int, float)):
         return float(value)
-    raise RequestError(
-        f"instance {row}, field {source!r}: {str(value)[:40]!r} is not a number"
-    )
+    raise RequestError(f"instance {row}, field {source!r}: {str(value)[:40]!r} is not a number")
 
 
 def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
@@ -245,8 +249,9 @@ def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
             else:
                 instances = [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise RequestError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
-                               f"{exc.msg}") from None
+            raise RequestError(
+                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
         return decode_instances(instances, model)
     raise RequestError(
         f"unsupported content type {request_content_type!r}: use text/csv, application/json "
@@ -272,13 +277,13 @@ def output_fn(prediction: dict[str, Any], accept: str) -> tuple[bytes, str] | by
         return ("".join(map("{:.4f}\n".format, values.tolist()))).encode("ascii")
     if media == JSON or media in JSONLINES:
         keys = prediction.get("keys") or [{}] * len(values)
-        records = [{**k, "prediction": round(float(v), 4)}
-                   for k, v in zip(keys, values, strict=True)]
+        records = [
+            {**k, "prediction": round(float(v), 4)} for k, v in zip(keys, values, strict=True)
+        ]
         if media == JSON:
             return json.dumps({"predictions": records}).encode("utf-8")
         return "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
-    raise RequestError(f"unsupported accept type {accept!r}: use text/csv or application/json",
-                       406)
+    raise RequestError(f"unsupported accept type {accept!r}: use text/csv or application/json", 406)
 
 
 # The container calls model_fn once per worker, then input_fn without the model; input_fn

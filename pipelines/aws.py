@@ -34,8 +34,10 @@ def explain(exc: BaseException) -> str | None:
     )
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return ("no AWS credentials found: configure them (aws configure, AWS_PROFILE, or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); --dry-run needs none")
+        return (
+            "no AWS credentials found: configure them (aws configure, AWS_PROFILE, or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); --dry-run needs none"
+        )
     if isinstance(exc, NoRegionError):
         return "no AWS region: set region in the profile or pass --region"
     if isinstance(exc, EndpointConnectionError):
@@ -48,9 +50,13 @@ def explain(exc: BaseException) -> str | None:
             return f"the AWS credentials have expired ({operation}): refresh them and retry"
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return f"access denied on {operation}: {message}"
-        if code in ("ThrottlingException", "Throttling", "TooManyRequestsException",
-                    "SlowDown", "RequestLimitExceeded"):
-            return (f"AWS kept throttling {operation} after {MAX_ATTEMPTS} attempts; "
-                    "retry later")
+        if code in (
+            "ThrottlingException",
+            "Throttling",
+            "TooManyRequestsException",
+            "SlowDown",
+            "RequestLimitExceeded",
+        ):
+            return f"AWS kept throttling {operation} after {MAX_ATTEMPTS} attempts; retry later"
         return f"{operation} failed: {code}: {message}"
     return None

@@ -34,14 +34,16 @@ def latest_approved_in_sagemaker(sm: Any, group: str) -> Champion | None:
 
     try:
         listed = sm.list_model_packages(
-            ModelPackageGroupName=group, ModelApprovalStatus="Approved",
-            ModelPackageType="Versioned", SortBy="CreationTime", SortOrder="Descending",
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            ModelPackageType="Versioned",
+            SortBy="CreationTime",
+            SortOrder="Descending",
             MaxResults=1,
         )["ModelPackageSummaryList"]
     except ClientError as exc:
         # a group that does not exist yet has no champion; anything else is reported
-        if exc.response.get("Error", {}).get("Code") in ("ResourceNotFound",
-                                                         "ValidationException"):
+        if exc.response.get("Error", {}).get("Code") in ("ResourceNotFound", "ValidationException"):
             return None
         raise
     if not listed:
@@ -54,8 +56,7 @@ def latest_approved_in_sagemaker(sm: Any, group: str) -> Champion | None:
     )
 
 
-def latest_approved_locally(groups: dict[str, list[dict[str, Any]]], group: str
-                            ) -> Champion | None:
+def latest_approved_locally(groups: dict[str, list[dict[str, Any]]], group: str) -> Champion | None:
     """The same lookup in the local runner's embedded registry."""
     approved = [v for v in groups.get(group, []) if v["ModelApprovalStatus"] == "Approved"]
     if not approved:
@@ -70,6 +71,7 @@ def latest_approved_locally(groups: dict[str, list[dict[str, Any]]], group: str
 
 def registered_group(definition: dict[str, Any]) -> str | None:
     """The model package group a definition registers into (its RegisterModel step)."""
+
     def walk(steps: list[dict[str, Any]]) -> str | None:
         for step in steps:
             if step.get("Type") == "RegisterModel":
@@ -85,8 +87,9 @@ def registered_group(definition: dict[str, Any]) -> str | None:
     return walk(definition.get("Steps", []))
 
 
-def fill_champion(declared: list[dict[str, Any]], overrides: dict[str, Any],
-                  find: Callable[[], Champion | None]) -> tuple[dict[str, Any], Champion | None]:
+def fill_champion(
+    declared: list[dict[str, Any]], overrides: dict[str, Any], find: Callable[[], Champion | None]
+) -> tuple[dict[str, Any], Champion | None]:
     """Overrides with ChampionModelDataUri set from `find()`, unless the definition has no
     such parameter or the person gave one; "" or "none" mean the default (no champion).
 

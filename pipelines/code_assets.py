@@ -55,8 +55,10 @@ class CodeAsset:
         """(URI, bytes) of every object to stage."""
         if self.tarball:
             return [(self.s3_uri(s3_root), self.payload)]
-        return [(f"{self.s3_uri(s3_root)}{name}", path.read_bytes())
-                for path, name in sorted(self.members, key=lambda m: m[1])]
+        return [
+            (f"{self.s3_uri(s3_root)}{name}", path.read_bytes())
+            for path, name in sorted(self.members, key=lambda m: m[1])
+        ]
 
 
 def reproducible_tarball(members: tuple[tuple[Path, str], ...]) -> bytes:
@@ -98,8 +100,9 @@ def code_assets() -> CodeAssets:
     return CodeAssets(
         processing=CodeAsset(
             "processing",
-            tuple((PROCESSING_SCRIPTS / n, n) for n in ("preprocess.py", "evaluate.py",
-                                                          "drift.py")),
+            tuple(
+                (PROCESSING_SCRIPTS / n, n) for n in ("preprocess.py", "evaluate.py", "drift.py")
+            ),
             tarball=False,
         ),
         training=CodeAsset(
@@ -110,8 +113,12 @@ def code_assets() -> CodeAssets:
             ),
             tarball=True,
         ),
-        no_champion=CodeAsset("no-champion", ((NO_CHAMPION_FILE, NO_CHAMPION_FILE.name),),
-                              tarball=False, subfolder="no-champion"),
+        no_champion=CodeAsset(
+            "no-champion",
+            ((NO_CHAMPION_FILE, NO_CHAMPION_FILE.name),),
+            tarball=False,
+            subfolder="no-champion",
+        ),
     )
 
 
@@ -120,8 +127,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def stage_code(assets: CodeAssets, s3_root: str, s3_client: Any,
-               kms_key_id: str = "") -> list[str]:
+def stage_code(assets: CodeAssets, s3_root: str, s3_client: Any, kms_key_id: str = "") -> list[str]:
     """Upload the objects that are not in S3 yet; return the URIs uploaded."""
     from botocore.exceptions import ClientError
 
@@ -133,8 +139,11 @@ def stage_code(assets: CodeAssets, s3_root: str, s3_client: Any,
                 s3_client.head_object(Bucket=bucket, Key=key)
                 continue
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey",
-                                                                      "NotFound"):
+                if exc.response.get("Error", {}).get("Code") not in (
+                    "404",
+                    "NoSuchKey",
+                    "NotFound",
+                ):
                     raise
             extra: dict[str, str] = {}
             if kms_key_id:

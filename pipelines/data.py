@@ -65,8 +65,9 @@ def stage(frame: pd.DataFrame, uri: str, boto3_session: Any) -> list[str]:
     """Replace the dataset under `uri` with `frame` as Parquet; returns the object paths."""
     import awswrangler as wr
 
-    result = wr.s3.to_parquet(frame, path=uri, dataset=True, mode="overwrite", index=False,
-                              boto3_session=boto3_session)
+    result = wr.s3.to_parquet(
+        frame, path=uri, dataset=True, mode="overwrite", index=False, boto3_session=boto3_session
+    )
     return list(result["paths"])
 
 
@@ -74,8 +75,7 @@ def predictions(uri: str, columns: list[str], boto3_session: Any) -> pd.DataFram
     """Batch Transform output under `uri` as one table with the given column names."""
     import awswrangler as wr
 
-    files = [p for p in wr.s3.list_objects(uri, boto3_session=boto3_session)
-             if p.endswith(".out")]
+    files = [p for p in wr.s3.list_objects(uri, boto3_session=boto3_session) if p.endswith(".out")]
     if not files:
         raise DataCommandError(f"no Batch Transform output (*.out) under {uri}")
     frame = wr.s3.read_csv(files, header=None, names=columns, boto3_session=boto3_session)
@@ -83,10 +83,14 @@ def predictions(uri: str, columns: list[str], boto3_session: Any) -> pd.DataFram
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.data",
-                                     description="Stage input data and read forecasts.")
-    parser.add_argument("--profile", default=DEFAULT_PROFILE,
-                        help=f"settings profile for region and column names: {', '.join(PROFILES)}")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.data", description="Stage input data and read forecasts."
+    )
+    parser.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help=f"settings profile for region and column names: {', '.join(PROFILES)}",
+    )
     parser.add_argument("--region", help="AWS region (else the profile's)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="copy the Rossmann demo CSV into a local folder")
@@ -116,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             uri = check_s3_uri(args.uri)
             frame = read_source(args.source)
             paths = stage(frame, uri, session)
-            print(f"staged {len(frame)} rows in {len(paths)} Parquet object(s) under {uri}",
-                  file=sys.stderr)
+            print(
+                f"staged {len(frame)} rows in {len(paths)} Parquet object(s) under {uri}",
+                file=sys.stderr,
+            )
             print(uri)
             return EXIT_OK
         data = settings.data
@@ -129,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             table.to_parquet(args.output, index=False)
         else:
             table.to_csv(args.output, index=False)
-        print(f"{len(table)} forecasts" + (f" written to {args.output}" if args.output else ""),
-              file=sys.stderr)
+        print(
+            f"{len(table)} forecasts" + (f" written to {args.output}" if args.output else ""),
+            file=sys.stderr,
+        )
         return EXIT_OK
     except (DataCommandError, SettingsError, DemoDataMissing) as exc:
         print(f"data: error: {exc}", file=sys.stderr)

@@ -40,12 +40,19 @@ def _s3(settings: Settings, partition: str, writable_prefixes: list[str]) -> lis
     bucket = f"arn:{partition}:s3:::{settings.bucket}"
     root = f"{settings.prefix}/" if settings.prefix else ""
     return [
-        {"Sid": "ListOwnPrefix", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": [bucket],
-         "Condition": {"StringLike": {"s3:prefix": [f"{root}{p}*" for p in writable_prefixes]}}},
-        {"Sid": "ReadWriteOwnPrefix", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-         "Resource": [f"{bucket}/{root}{p}*" for p in writable_prefixes]},
+        {
+            "Sid": "ListOwnPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket],
+            "Condition": {"StringLike": {"s3:prefix": [f"{root}{p}*" for p in writable_prefixes]}},
+        },
+        {
+            "Sid": "ReadWriteOwnPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": [f"{bucket}/{root}{p}*" for p in writable_prefixes],
+        },
     ]
 
 
@@ -53,8 +60,7 @@ def _kms(settings: Settings, actions: list[str]) -> list[dict[str, Any]]:
     key = settings.security.kms_key_id
     if not key:
         return []
-    return [{"Sid": "UseConfiguredKmsKey", "Effect": "Allow", "Action": actions,
-             "Resource": [key]}]
+    return [{"Sid": "UseConfiguredKmsKey", "Effect": "Allow", "Action": actions, "Resource": [key]}]
 
 
 def execution_role_policy(settings: Settings, image_uri: str) -> dict[str, Any]:
@@ -67,87 +73,176 @@ def execution_role_policy(settings: Settings, image_uri: str) -> dict[str, Any]:
     image_account = registry.split(".")[0]
     statements: list[dict[str, Any]] = [
         *_s3(settings, partition, [""]),
-        {"Sid": "RunPipelineJobs", "Effect": "Allow",
-         "Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                    "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
-                    "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTransformJob", "sagemaker:AddTags"],
-         "Resource": [f"{sm}:processing-job/*", f"{sm}:training-job/*",
-                      f"{sm}:transform-job/*"]},
-        {"Sid": "CreateModels", "Effect": "Allow",
-         "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
-         "Resource": [f"{sm}:model/*"]},
-        {"Sid": "RegisterInOwnGroup", "Effect": "Allow",
-         "Action": ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                    "sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup"],
-         "Resource": [f"{sm}:model-package/{group}/*",
-                      f"{sm}:model-package-group/{group}"]},
-        {"Sid": "PullXGBoostImage", "Effect": "Allow",
-         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability"],
-         "Resource": [f"arn:{partition}:ecr:{region}:{image_account}:repository/"
-                      f"{repository.split(':')[0]}"]},
-        {"Sid": "EcrLoginHasNoResource", "Effect": "Allow",
-         "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*"]},
-        {"Sid": "JobLogs", "Effect": "Allow",
-         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                    "logs:DescribeLogStreams"],
-         "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*"]},
-        {"Sid": "JobMetricsHaveNoResource", "Effect": "Allow",
-         "Action": ["cloudwatch:PutMetricData"], "Resource": ["*"],
-         "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}}},
-        {"Sid": "PassOnlyItself", "Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [settings.role_arn],
-         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
-        *_kms(settings, ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
-                         "kms:DescribeKey", "kms:CreateGrant"]),
+        {
+            "Sid": "RunPipelineJobs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
+                "sagemaker:AddTags",
+            ],
+            "Resource": [f"{sm}:processing-job/*", f"{sm}:training-job/*", f"{sm}:transform-job/*"],
+        },
+        {
+            "Sid": "CreateModels",
+            "Effect": "Allow",
+            "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
+            "Resource": [f"{sm}:model/*"],
+        },
+        {
+            "Sid": "RegisterInOwnGroup",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateModelPackage",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:CreateModelPackageGroup",
+            ],
+            "Resource": [f"{sm}:model-package/{group}/*", f"{sm}:model-package-group/{group}"],
+        },
+        {
+            "Sid": "PullXGBoostImage",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            "Resource": [
+                f"arn:{partition}:ecr:{region}:{image_account}:repository/"
+                f"{repository.split(':')[0]}"
+            ],
+        },
+        {
+            "Sid": "EcrLoginHasNoResource",
+            "Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken"],
+            "Resource": ["*"],
+        },
+        {
+            "Sid": "JobLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*"],
+        },
+        {
+            "Sid": "JobMetricsHaveNoResource",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],
+            "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
+        },
+        {
+            "Sid": "PassOnlyItself",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [settings.role_arn],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        *_kms(
+            settings,
+            [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+                "kms:DescribeKey",
+                "kms:CreateGrant",
+            ],
+        ),
     ]
     if settings.security.uses_vpc:
         statements.append(
-            {"Sid": "JobsInVpcNeedNetworkInterfaces", "Effect": "Allow",
-             "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-                        "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups"],
-             "Resource": ["*"]})
+            {
+                "Sid": "JobsInVpcNeedNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                "Resource": ["*"],
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def publisher_policy(settings: Settings) -> dict[str, Any]:
     """The policy for the identity that runs upsert (and data stage/predictions)."""
     partition, account = _role_parts(settings)
-    pipeline = f"arn:{partition}:sagemaker:{settings.region}:{account}:pipeline/" \
-               f"{settings.pipeline_name.lower()}"
+    pipeline = (
+        f"arn:{partition}:sagemaker:{settings.region}:{account}:pipeline/"
+        f"{settings.pipeline_name.lower()}"
+    )
     statements: list[dict[str, Any]] = [
         *_s3(settings, partition, ["code/", "data/", "executions/"]),
-        {"Sid": "PublishAndRunThisPipeline", "Effect": "Allow",
-         "Action": ["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline",
-                    "sagemaker:DescribePipeline", "sagemaker:AddTags", "sagemaker:ListTags",
-                    "sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution",
-                    "sagemaker:ListPipelineExecutionSteps"],
-         "Resource": [pipeline, f"{pipeline}/execution/*"]},
+        {
+            "Sid": "PublishAndRunThisPipeline",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreatePipeline",
+                "sagemaker:UpdatePipeline",
+                "sagemaker:DescribePipeline",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+            ],
+            "Resource": [pipeline, f"{pipeline}/execution/*"],
+        },
         # upsert --start looks up the champion: the latest Approved version of the group.
         # ListModelPackages takes no resource type, so it can only be granted on "*".
-        {"Sid": "ListModelVersions", "Effect": "Allow",
-         "Action": ["sagemaker:ListModelPackages"], "Resource": ["*"]},
-        {"Sid": "DescribeOwnModelVersions", "Effect": "Allow",
-         "Action": ["sagemaker:DescribeModelPackage"],
-         "Resource": [f"arn:{partition}:sagemaker:{settings.region}:{account}:model-package/"
-                      f"{settings.model_package_group.lower()}/*"]},
-        {"Sid": "PassTheExecutionRole", "Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [settings.role_arn],
-         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
-        *_kms(settings, ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
-                         "kms:DescribeKey"]),
+        {
+            "Sid": "ListModelVersions",
+            "Effect": "Allow",
+            "Action": ["sagemaker:ListModelPackages"],
+            "Resource": ["*"],
+        },
+        {
+            "Sid": "DescribeOwnModelVersions",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModelPackage"],
+            "Resource": [
+                f"arn:{partition}:sagemaker:{settings.region}:{account}:model-package/"
+                f"{settings.model_package_group.lower()}/*"
+            ],
+        },
+        {
+            "Sid": "PassTheExecutionRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [settings.role_arn],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        *_kms(settings, ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.iam", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.iam",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("which", choices=("execution-role", "publisher"))
     parser.add_argument("--profile", default=DEFAULT_PROFILE, help=", ".join(PROFILES))
     parser.add_argument("--role-arn", help="the pipeline's execution role")
@@ -157,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.settings import load_settings
 
     try:
-        settings = load_settings(args.profile, {"role_arn": args.role_arn, "region": args.region,
-                                                "bucket": args.bucket})
+        settings = load_settings(
+            args.profile, {"role_arn": args.role_arn, "region": args.region, "bucket": args.bucket}
+        )
         if args.which == "publisher":
             policy = publisher_policy(settings)
         else:
@@ -167,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             sdk.prepare_environment(settings.region)
             from sagemaker.core import image_uris
 
-            image = image_uris.retrieve("xgboost", region=settings.region,
-                                        version=settings.xgboost_image_version)
+            image = image_uris.retrieve(
+                "xgboost", region=settings.region, version=settings.xgboost_image_version
+            )
             policy = execution_role_policy(settings, image)
     except SettingsError as exc:
         print(f"iam: error: {exc}", file=sys.stderr)

@@ -71,43 +71,54 @@ def build_parameters(settings: Settings) -> PipelineParameters:
     p, hp, inst = settings.parameters, settings.parameters.hyperparameters, settings.instances
     return PipelineParameters(
         input_data_uri=ParameterString("InputDataUri", default_value=settings.input_data_uri),
-        forecast_horizon_days=ParameterInteger("ForecastHorizonDays",
-                                               default_value=p.forecast_horizon_days),
-        validation_start_date=ParameterString("ValidationStartDate",
-                                              default_value=p.validation_start_date),
+        forecast_horizon_days=ParameterInteger(
+            "ForecastHorizonDays", default_value=p.forecast_horizon_days
+        ),
+        validation_start_date=ParameterString(
+            "ValidationStartDate", default_value=p.validation_start_date
+        ),
         test_start_date=ParameterString("TestStartDate", default_value=p.test_start_date),
-        processing_instance_type=ParameterString("ProcessingInstanceType",
-                                                 default_value=inst.processing_type),
-        processing_instance_count=ParameterInteger("ProcessingInstanceCount",
-                                                   default_value=inst.processing_count),
-        training_instance_type=ParameterString("TrainingInstanceType",
-                                               default_value=inst.training_type),
-        training_instance_count=ParameterInteger("TrainingInstanceCount",
-                                                 default_value=inst.training_count),
-        transform_instance_type=ParameterString("TransformInstanceType",
-                                                default_value=inst.transform_type),
-        transform_instance_count=ParameterInteger("TransformInstanceCount",
-                                                  default_value=inst.transform_count),
+        processing_instance_type=ParameterString(
+            "ProcessingInstanceType", default_value=inst.processing_type
+        ),
+        processing_instance_count=ParameterInteger(
+            "ProcessingInstanceCount", default_value=inst.processing_count
+        ),
+        training_instance_type=ParameterString(
+            "TrainingInstanceType", default_value=inst.training_type
+        ),
+        training_instance_count=ParameterInteger(
+            "TrainingInstanceCount", default_value=inst.training_count
+        ),
+        transform_instance_type=ParameterString(
+            "TransformInstanceType", default_value=inst.transform_type
+        ),
+        transform_instance_count=ParameterInteger(
+            "TransformInstanceCount", default_value=inst.transform_count
+        ),
         num_round=ParameterInteger("NumRound", default_value=hp.num_round),
         max_depth=ParameterInteger("MaxDepth", default_value=hp.max_depth),
         eta=ParameterFloat("Eta", default_value=hp.eta),
         subsample=ParameterFloat("Subsample", default_value=hp.subsample),
         colsample_bytree=ParameterFloat("ColsampleByTree", default_value=hp.colsample_bytree),
         min_child_weight=ParameterFloat("MinChildWeight", default_value=hp.min_child_weight),
-        early_stopping_rounds=ParameterInteger("EarlyStoppingRounds",
-                                               default_value=hp.early_stopping_rounds),
+        early_stopping_rounds=ParameterInteger(
+            "EarlyStoppingRounds", default_value=hp.early_stopping_rounds
+        ),
         max_bin=ParameterInteger("MaxBin", default_value=hp.max_bin),
         refit_on_validation=ParameterInteger("RefitOnValidation", default_value=hp.refit),
         max_test_mape=ParameterFloat("MaxTestMape", default_value=p.max_test_mape),
         max_test_rmspe=ParameterFloat("MaxTestRmspe", default_value=p.max_test_rmspe),
-        model_approval_status=ParameterString("ModelApprovalStatus",
-                                              default_value=p.model_approval_status),
-        fail_on_severe_drift=ParameterInteger("FailOnSevereDrift",
-                                              default_value=p.fail_on_severe_drift),
+        model_approval_status=ParameterString(
+            "ModelApprovalStatus", default_value=p.model_approval_status
+        ),
+        fail_on_severe_drift=ParameterInteger(
+            "FailOnSevereDrift", default_value=p.fail_on_severe_drift
+        ),
         # default: the staged no-champion marker (a processing input needs an object)
         champion_model_data_uri=ParameterString(
-            "ChampionModelDataUri",
-            default_value=code_assets().no_champion.s3_uri(settings.s3_root)),
+            "ChampionModelDataUri", default_value=code_assets().no_champion.s3_uri(settings.s3_root)
+        ),
         min_improvement=ParameterFloat("MinImprovement", default_value=p.min_improvement),
     )
 

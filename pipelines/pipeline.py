@@ -13,8 +13,9 @@ from pipelines.code_assets import code_assets
 from pipelines.settings import Settings
 
 
-def build_pipeline(settings: Settings, session: Any = None, storage_root: str = "",
-                   register_model: bool = True) -> Any:
+def build_pipeline(
+    settings: Settings, session: Any = None, storage_root: str = "", register_model: bool = True
+) -> Any:
     """The sagemaker Pipeline object for these settings.
 
     Args:
@@ -66,8 +67,9 @@ def build_pipeline(settings: Settings, session: Any = None, storage_root: str = 
     if ctx.register_model:
         passed.insert(0, build_register_step(ctx, preprocess, train, evaluate))
     champion_gate = build_champion_gate(ctx, report, if_steps=passed)
-    gate = build_quality_gate(ctx, report, if_steps=[champion_gate],
-                              else_steps=[build_fail_step(ctx, report)])
+    gate = build_quality_gate(
+        ctx, report, if_steps=[champion_gate], else_steps=[build_fail_step(ctx, report)]
+    )
     return Pipeline(
         name=settings.pipeline_name,
         parameters=ctx.params.all(),

@@ -32,40 +32,72 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.run",
         description="Run the pipeline definition locally (no Docker, no AWS). "
-                    "See also: python -m pipelines.run registry --help",
+        "See also: python -m pipelines.run registry --help",
     )
-    parser.add_argument("--local", action="store_true",
-                        help="run with the Docker-free local runner (same as --mode local)")
-    parser.add_argument("--mode", choices=("local", "sagemaker-local"),
-                        help="local: the Docker-free runner; sagemaker-local: the SageMaker "
-                             "SDK's local mode (needs Docker; RegisterModel is left out)")
-    parser.add_argument("--profile", default=DEFAULT_PROFILE,
-                        help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
-    parser.add_argument("--definition", type=Path, metavar="FILE",
-                        help="run this definition JSON instead of building one from the profile")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="pipeline parameter override (repeatable)")
-    parser.add_argument("--input", type=Path, metavar="PATH",
-                        help="CSV/Parquet file or folder to use as the input data "
-                             "(default: the Rossmann demo data)")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help=f"work directory (default {DEFAULT_WORKDIR})")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="run with the Docker-free local runner (same as --mode local)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("local", "sagemaker-local"),
+        help="local: the Docker-free runner; sagemaker-local: the SageMaker "
+        "SDK's local mode (needs Docker; RegisterModel is left out)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
+    )
+    parser.add_argument(
+        "--definition",
+        type=Path,
+        metavar="FILE",
+        help="run this definition JSON instead of building one from the profile",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="pipeline parameter override (repeatable)",
+    )
+    parser.add_argument(
+        "--input",
+        type=Path,
+        metavar="PATH",
+        help="CSV/Parquet file or folder to use as the input data "
+        "(default: the Rossmann demo data)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help=f"work directory (default {DEFAULT_WORKDIR})",
+    )
     parser.add_argument("--no-cache", action="store_true", help="re-run every job step")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object with the result instead of the table")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with the result instead of the table",
+    )
     args = parser.parse_args(argv)
     if not (args.local or args.mode):
         parser.error("choose a runner: --local (Docker-free) or --mode sagemaker-local")
     args.mode = args.mode or "local"
     if args.mode == "sagemaker-local" and args.definition:
-        parser.error("--mode sagemaker-local builds the pipeline from --profile; "
-                     "--definition goes with --mode local")
+        parser.error(
+            "--mode sagemaker-local builds the pipeline from --profile; "
+            "--definition goes with --mode local"
+        )
     return args
 
 
 def parse_registry_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.run registry",
-                                     description="The local runner's model registry.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.run registry", description="The local runner's model registry."
+    )
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="model package groups and their versions")
@@ -77,8 +109,9 @@ def parse_registry_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def stage_inputs(definition: dict[str, Any], parameters: dict[str, Any], s3: Any,
-                 input_path: Path | None) -> str:
+def stage_inputs(
+    definition: dict[str, Any], parameters: dict[str, Any], s3: Any, input_path: Path | None
+) -> str:
     """Put the code objects and the input data where the definition expects them."""
     from pipelines.code_assets import code_assets
     from pipelines.demo_data import rossmann_csv
@@ -161,8 +194,9 @@ def cached_definition(profile: str, workdir: Path) -> tuple[dict[str, Any], str,
     return json.loads(path.read_text()), settings.pipeline_name, settings.region
 
 
-def local_champion(definition: dict[str, Any], overrides: dict[str, Any], workdir: Path
-                   ) -> tuple[dict[str, Any], Any]:
+def local_champion(
+    definition: dict[str, Any], overrides: dict[str, Any], workdir: Path
+) -> tuple[dict[str, Any], Any]:
     """Fill ChampionModelDataUri from the embedded registry: the latest Approved version of
     the group the definition registers into (pipelines/champion.py)."""
     from pipelines.champion import fill_champion, latest_approved_locally, registered_group
@@ -170,13 +204,18 @@ def local_champion(definition: dict[str, Any], overrides: dict[str, Any], workdi
 
     group = registered_group(definition)
     groups = Registry(workdir / "registry").groups
-    return fill_champion(definition.get("Parameters", []), overrides,
-                         lambda: latest_approved_locally(groups(), group) if group else None)
+    return fill_champion(
+        definition.get("Parameters", []),
+        overrides,
+        lambda: latest_approved_locally(groups(), group) if group else None,
+    )
 
 
 def table(result: Any, champion: Any = None) -> str:
-    lines = [f"Pipeline execution {result.execution_id}: {result.status} "
-             f"in {result.seconds:.1f}s", ""]
+    lines = [
+        f"Pipeline execution {result.execution_id}: {result.status} in {result.seconds:.1f}s",
+        "",
+    ]
     lines.append(f"{'step':<18} {'type':<14} {'status':<10} {'seconds':>8}  cache")
     for s in result.steps:
         cache = "hit" if s.cache_hit else ("miss" if s.cache_hit is False else "")
@@ -184,28 +223,39 @@ def table(result: Any, champion: Any = None) -> str:
     summary = result.as_json()
     metrics = summary["metrics"]
     if metrics:
-        naive = (summary["evaluation"] or {}).get("naive_baseline", {}).get(
-            "regression_metrics", {})
+        naive = (
+            (summary["evaluation"] or {}).get("naive_baseline", {}).get("regression_metrics", {})
+        )
         lines += ["", f"{'test metric':<12} {'model':>12} {'naive':>12}"]
         for name in ("mape", "rmspe", "wape", "rmse", "mae", "r2"):
             if name in metrics:
                 base = naive.get(name, {}).get("value")
-                lines.append(f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
-                             f"{(f'{base:.4f}' if base is not None else ''):>12}")
+                lines.append(
+                    f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
+                    f"{(f'{base:.4f}' if base is not None else ''):>12}"
+                )
     champion_block = (summary["evaluation"] or {}).get("champion")
     if champion_block:
         who = f"version {champion.version}" if champion else "given"
-        lines.append(f"champion ({who if champion_block['present'] else 'none'}): "
-                     f"{champion_block['summary']}")
+        lines.append(
+            f"champion ({who if champion_block['present'] else 'none'}): "
+            f"{champion_block['summary']}"
+        )
     if summary["drift"]:
         drift = summary["drift"]
-        lines += ["", f"input drift (PSI vs {drift['reference'].get('mode', 'training')} "
-                      f"baseline): severe: {drift['summary']}; moderate: "
-                      f"{', '.join(drift['moderate_features']) or 'none'}"]
+        lines += [
+            "",
+            f"input drift (PSI vs {drift['reference'].get('mode', 'training')} "
+            f"baseline): severe: {drift['summary']}; moderate: "
+            f"{', '.join(drift['moderate_features']) or 'none'}",
+        ]
     if result.model_package:
         package = result.model_package
-        lines += ["", f"registered: {package['ModelPackageGroupName']} version "
-                      f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})"]
+        lines += [
+            "",
+            f"registered: {package['ModelPackageGroupName']} version "
+            f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})",
+        ]
     for path in result.predictions:
         lines.append(f"predictions: {path}")
     if result.failure_reason:
@@ -234,14 +284,23 @@ def run_local(args: argparse.Namespace) -> int:
         def progress(line: str) -> None:
             print(f"[{time.perf_counter() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
 
-        runner = LocalRunner(definition, args.workdir.resolve(), overrides,
-                             use_cache=not args.no_cache, progress=progress,
-                             pipeline_name=name, region=region)
+        runner = LocalRunner(
+            definition,
+            args.workdir.resolve(),
+            overrides,
+            use_cache=not args.no_cache,
+            progress=progress,
+            pipeline_name=name,
+            region=region,
+        )
         uri = stage_inputs(definition, runner.parameters, LocalS3(runner.s3.root), args.input)
         progress(f"execution {runner.execution_id}: input staged at {uri}")
-        progress(f"champion: {champion.describe()}" if champion else
-                 "champion: none approved (ChampionModelDataUri "
-                 f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})")
+        progress(
+            f"champion: {champion.describe()}"
+            if champion
+            else "champion: none approved (ChampionModelDataUri "
+            f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})"
+        )
     except (SettingsError, ParameterError, DefinitionError, FileNotFoundError) as exc:
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -268,18 +327,30 @@ def run_sagemaker_local(args: argparse.Namespace) -> int:
         definition, _, _ = cached_definition(args.profile, args.workdir.resolve())
         overrides = coerce_overrides(definition["Parameters"], args.param)
         status, reason, steps = run_sagemaker_local(
-            settings, args.workdir, overrides, args.input or rossmann_csv(), progress)
+            settings, args.workdir, overrides, args.input or rossmann_csv(), progress
+        )
     except (SettingsError, ParameterError, LocalModeUnavailable) as exc:
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    summary = {"status": status, "failure_reason": reason or None, "mode": "sagemaker-local",
-               "steps": [{"name": s["StepName"], "status": s["StepStatus"],
-                          "failure_reason": s.get("FailureReason")} for s in steps]}
+    summary = {
+        "status": status,
+        "failure_reason": reason or None,
+        "mode": "sagemaker-local",
+        "steps": [
+            {
+                "name": s["StepName"],
+                "status": s["StepStatus"],
+                "failure_reason": s.get("FailureReason"),
+            }
+            for s in steps
+        ],
+    }
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     else:
-        sys.stdout.write(f"SageMaker local mode: {status}" + (f": {reason}" if reason else "")
-                         + "\n")
+        sys.stdout.write(
+            f"SageMaker local mode: {status}" + (f": {reason}" if reason else "") + "\n"
+        )
     return EXIT_OK if status == "Succeeded" else EXIT_FAILED
 
 
@@ -295,11 +366,17 @@ def run_registry(args: argparse.Namespace) -> int:
             for group, versions in groups.items():
                 print(group)
                 for v in versions:
-                    mape = v.get("ModelQualityStatistics", {}).get("regression_metrics", {}).get(
-                        "mape", {}).get("value")
+                    mape = (
+                        v.get("ModelQualityStatistics", {})
+                        .get("regression_metrics", {})
+                        .get("mape", {})
+                        .get("value")
+                    )
                     metric = f"  test MAPE {mape:.4f}" if mape is not None else ""
-                    print(f"  version {v['ModelPackageVersion']:<3} "
-                          f"{v['ModelApprovalStatus']:<22} {v['CreationTime']}{metric}")
+                    print(
+                        f"  version {v['ModelPackageVersion']:<3} "
+                        f"{v['ModelApprovalStatus']:<22} {v['CreationTime']}{metric}"
+                    )
             return EXIT_OK
         entry = registry.set_status(args.group, args.version, args.status)
         print(f"{entry['ModelPackageArn']}: {entry['ModelApprovalStatus']}")

@@ -138,8 +138,9 @@ def local_pipeline_session(region: str, bucket: str) -> Any:
     class _LocalPipelineSession(Running, Building):
         pass
 
-    session = _LocalPipelineSession(boto_session=boto3.Session(region_name=region),
-                                    default_bucket=bucket)
+    session = _LocalPipelineSession(
+        boto_session=boto3.Session(region_name=region), default_bucket=bucket
+    )
     session._default_bucket = bucket
     if not hasattr(session.sagemaker_client, "_user_agent_creator"):
         session.sagemaker_client._user_agent_creator = SimpleNamespace(to_string=lambda: "")

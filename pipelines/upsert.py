@@ -35,29 +35,53 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m pipelines.upsert",
         description="Build the store-sales forecasting pipeline definition and publish it.",
     )
-    parser.add_argument("--profile", default=DEFAULT_PROFILE,
-                        help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
+    parser.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
+    )
     parser.add_argument("--role-arn", help=f"execution role (else the profile or ${ROLE_ENV})")
     parser.add_argument("--region", help="AWS region (else the profile's)")
     parser.add_argument("--bucket", help="S3 bucket for code, data and outputs")
     parser.add_argument("--pipeline-name", help="pipeline name (else the profile's)")
     parser.add_argument("--description", help="pipeline description shown in Studio")
-    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra tag on the pipeline (repeatable)")
+    parser.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra tag on the pipeline (repeatable)",
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true",
-                      help="print the definition JSON and exit; no AWS call")
-    mode.add_argument("--diff", action="store_true",
-                      help="show how the deployed definition would change; publish nothing")
-    parser.add_argument("--output", metavar="FILE",
-                        help="with --dry-run: write the definition to FILE instead of stdout")
-    parser.add_argument("--start", action="store_true",
-                        help="start an execution after publishing; ChampionModelDataUri is "
-                             "set to the latest Approved version unless given")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="execution parameter for --start (repeatable)")
-    parser.add_argument("--wait", action="store_true",
-                        help="with --start: follow the execution until it ends")
+    mode.add_argument(
+        "--dry-run", action="store_true", help="print the definition JSON and exit; no AWS call"
+    )
+    mode.add_argument(
+        "--diff",
+        action="store_true",
+        help="show how the deployed definition would change; publish nothing",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help="with --dry-run: write the definition to FILE instead of stdout",
+    )
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        help="start an execution after publishing; ChampionModelDataUri is "
+        "set to the latest Approved version unless given",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="execution parameter for --start (repeatable)",
+    )
+    parser.add_argument(
+        "--wait", action="store_true", help="with --start: follow the execution until it ends"
+    )
     parser.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.output and not args.dry_run:
@@ -106,8 +130,9 @@ def definition_diff(deployed: str, new: str, name: str) -> str:
 
     old_lines = canonical_json(json.loads(deployed)).splitlines(keepends=True)
     new_lines = canonical_json(json.loads(new)).splitlines(keepends=True)
-    return "".join(difflib.unified_diff(old_lines, new_lines, f"{name} (deployed)",
-                                        f"{name} (new)"))
+    return "".join(
+        difflib.unified_diff(old_lines, new_lines, f"{name} (deployed)", f"{name} (new)")
+    )
 
 
 def describe_pipeline(sm: Any, name: str) -> dict[str, Any] | None:
@@ -168,10 +193,13 @@ def publish(settings: Settings, definition: str, sm: Any, s3: Any) -> tuple[str,
 
 
 def start_execution(sm: Any, name: str, overrides: dict[str, Any]) -> str:
-    params = [{"Name": k, "Value": str(v).lower() if isinstance(v, bool) else str(v)}
-              for k, v in sorted(overrides.items())]
+    params = [
+        {"Name": k, "Value": str(v).lower() if isinstance(v, bool) else str(v)}
+        for k, v in sorted(overrides.items())
+    ]
     arn: str = sm.start_pipeline_execution(
-        PipelineName=name, PipelineParameters=params,
+        PipelineName=name,
+        PipelineParameters=params,
         PipelineExecutionDisplayName=f"{name}-upsert",
     )["PipelineExecutionArn"]
     return arn
@@ -190,7 +218,8 @@ def wait_for_execution(sm: Any, arn: str, poll_seconds: float) -> tuple[str, str
         steps: list[dict[str, Any]] = []
         try:
             pages = sm.get_paginator("list_pipeline_execution_steps").paginate(
-                PipelineExecutionArn=arn)
+                PipelineExecutionArn=arn
+            )
             steps = [s for page in pages for s in page["PipelineExecutionSteps"]]
         except (ClientError, NotImplementedError):
             steps = []  # not every endpoint lists steps (moto does not); status still works
@@ -252,11 +281,17 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.champion import fill_champion, latest_approved_in_sagemaker
 
     overrides, champion = fill_champion(
-        json.loads(text)["Parameters"], overrides,
-        lambda: latest_approved_in_sagemaker(sm, settings.model_package_group))
-    print(f"champion: {champion.describe()}" if champion else
-          f"champion: none (no Approved version in {settings.model_package_group}, or "
-          "ChampionModelDataUri given)", file=sys.stderr)
+        json.loads(text)["Parameters"],
+        overrides,
+        lambda: latest_approved_in_sagemaker(sm, settings.model_package_group),
+    )
+    print(
+        f"champion: {champion.describe()}"
+        if champion
+        else f"champion: none (no Approved version in {settings.model_package_group}, or "
+        "ChampionModelDataUri given)",
+        file=sys.stderr,
+    )
     execution = start_execution(sm, settings.pipeline_name, overrides)
     print(execution)
     if not args.wait:

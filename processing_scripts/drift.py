@@ -41,18 +41,25 @@ class DriftError(ValueError):
 def numeric_baseline(values: pd.Series, bins: int = 10) -> dict[str, Any]:
     """Decile edges fitted on the training values and the share of rows in each bin."""
     present = values.dropna().to_numpy(dtype="float64")
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])) \
-        if present.size else np.array([])
-    return {"type": "numeric", "edges": edges.tolist(),
-            "proportions": numeric_shares(values, edges.tolist())}
+    edges = (
+        np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+        if present.size
+        else np.array([])
+    )
+    return {
+        "type": "numeric",
+        "edges": edges.tolist(),
+        "proportions": numeric_shares(values, edges.tolist()),
+    }
 
 
 def numeric_shares(values: pd.Series, edges: list[float]) -> list[float]:
     """Shares per bin (below the first edge, ..., above the last), then the missing share."""
     array = values.to_numpy(dtype="float64")
     missing = np.isnan(array)
-    counts = np.bincount(np.searchsorted(edges, array[~missing], side="right"),
-                         minlength=len(edges) + 1)
+    counts = np.bincount(
+        np.searchsorted(edges, array[~missing], side="right"), minlength=len(edges) + 1
+    )
     total = max(len(array), 1)
     return [*(counts / total).tolist(), float(missing.sum() / total)]
 
@@ -62,14 +69,19 @@ def categorical_baseline(values: pd.Series) -> dict[str, Any]:
 
 
 def categorical_shares(values: pd.Series) -> dict[str, float]:
-    keys = values.map(lambda v: "missing" if pd.isna(v) else str(int(v)) if float(v).is_integer()
-                      else str(v))
+    keys = values.map(
+        lambda v: "missing" if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v)
+    )
     return {str(k): float(v) for k, v in keys.value_counts(normalize=True).sort_index().items()}
 
 
-def reference_window(train: pd.DataFrame, date_column: str, batch_start: pd.Timestamp,
-                     batch_end: pd.Timestamp, mode: str = "seasonal",
-                     ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def reference_window(
+    train: pd.DataFrame,
+    date_column: str,
+    batch_start: pd.Timestamp,
+    batch_end: pd.Timestamp,
+    mode: str = "seasonal",
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The training rows the baseline is fitted on, and a note saying which.
 
     "seasonal" (the default): the batch window's own calendar weeks one year (52 weeks, so
@@ -82,8 +94,12 @@ def reference_window(train: pd.DataFrame, date_column: str, batch_start: pd.Time
     if mode not in REFERENCE_MODES:
         raise DriftError(f"drift reference must be one of {list(REFERENCE_MODES)}, got {mode!r}")
     dates = pd.to_datetime(train[date_column])
-    whole = {"mode": "training", "start": _day(dates.min()), "end": _day(dates.max()),
-             "rows": len(train)}
+    whole = {
+        "mode": "training",
+        "start": _day(dates.min()),
+        "end": _day(dates.max()),
+        "rows": len(train),
+    }
     if mode == "training":
         return train, whole
     start, end = batch_start - SEASON, batch_end - SEASON
@@ -91,19 +107,29 @@ def reference_window(train: pd.DataFrame, date_column: str, batch_start: pd.Time
     batch_days = (batch_end - batch_start).days + 1
     expected = len(train) / max(dates.nunique(), 1) * batch_days  # rows in a window that long
     if len(seasonal) < expected / 2:
-        return train, {**whole, "note": f"seasonal reference {_day(start)}..{_day(end)} has "
-                                        f"{len(seasonal)} training rows; used the whole window"}
-    return seasonal, {"mode": "seasonal", "start": _day(start), "end": _day(end),
-                      "rows": len(seasonal)}
+        return train, {
+            **whole,
+            "note": f"seasonal reference {_day(start)}..{_day(end)} has "
+            f"{len(seasonal)} training rows; used the whole window",
+        }
+    return seasonal, {
+        "mode": "seasonal",
+        "start": _day(start),
+        "end": _day(end),
+        "rows": len(seasonal),
+    }
 
 
 def _day(value: pd.Timestamp) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def build_baseline(train: pd.DataFrame, schema: dict[str, Any],
-                   unmonitored: tuple[str, ...] = (),
-                   reference: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_baseline(
+    train: pd.DataFrame,
+    schema: dict[str, Any],
+    unmonitored: tuple[str, ...] = (),
+    reference: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The baseline preprocess writes: one entry per monitored feature, fitted on the
     reference rows (see `reference_window`). `unmonitored` features (calendar parts: a
     forecast window is another time by construction, so they would always drift) are
@@ -113,11 +139,18 @@ def build_baseline(train: pd.DataFrame, schema: dict[str, Any],
         if spec["name"] in unmonitored:
             continue
         column = train[spec["name"]]
-        features[spec["name"]] = (categorical_baseline(column) if spec["type"] == "categorical"
-                                  else numeric_baseline(column))
-    return {"rows": len(train), "features": features, "unmonitored": list(unmonitored),
-            "reference": reference or {"mode": "training", "rows": len(train)},
-            "grades": {"moderate": MODERATE, "severe": SEVERE}}
+        features[spec["name"]] = (
+            categorical_baseline(column)
+            if spec["type"] == "categorical"
+            else numeric_baseline(column)
+        )
+    return {
+        "rows": len(train),
+        "features": features,
+        "unmonitored": list(unmonitored),
+        "reference": reference or {"mode": "training", "rows": len(train)},
+        "grades": {"moderate": MODERATE, "severe": SEVERE},
+    }
 
 
 def psi(expected: list[float], actual: list[float]) -> float:
@@ -142,8 +175,9 @@ def compare(baseline: dict[str, Any], batch: pd.DataFrame) -> dict[str, Any]:
         else:
             actual = categorical_shares(batch[name])
             keys = sorted(set(spec["proportions"]) | set(actual))
-            value = psi([spec["proportions"].get(k, 0.0) for k in keys],
-                        [actual.get(k, 0.0) for k in keys])
+            value = psi(
+                [spec["proportions"].get(k, 0.0) for k in keys], [actual.get(k, 0.0) for k in keys]
+            )
         psis[name] = round(value, 6)
         results[name] = {"psi": psis[name], "grade": grade(value)}
     ranked = sorted(psis, key=psis.__getitem__, reverse=True)
@@ -169,8 +203,11 @@ def read_batch(batch_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
     path = batch_dir / BATCH_FILE
     if not path.is_file():
         raise DriftError(f"no {BATCH_FILE} in {batch_dir}")
-    names = [*schema["series_columns"], schema["date_column"],
-             *[f["name"] for f in schema["features"]]]
+    names = [
+        *schema["series_columns"],
+        schema["date_column"],
+        *[f["name"] for f in schema["features"]],
+    ]
     frame = pd.read_csv(path, header=None, names=names)
     if frame.empty:
         raise DriftError(f"{path} has no rows")
@@ -186,8 +223,11 @@ def write_chart(report: dict[str, Any], path: Path, top: int = 15) -> None:
     items = sorted(report["features"].items(), key=lambda kv: kv[1]["psi"])[-top:]
     colours = {"minor": "tab:green", "moderate": "tab:orange", "severe": "tab:red"}
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(items) + 1.5))
-    ax.barh([k for k, _ in items], [v["psi"] for _, v in items],
-            color=[colours[v["grade"]] for _, v in items])
+    ax.barh(
+        [k for k, _ in items],
+        [v["psi"] for _, v in items],
+        color=[colours[v["grade"]] for _, v in items],
+    )
     for x in (MODERATE, SEVERE):
         ax.axvline(x, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel("Population Stability Index (batch input vs training window)")
@@ -199,8 +239,11 @@ def write_chart(report: dict[str, Any], path: Path, top: int = 15) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Measure drift of the batch input (PSI).")
-    parser.add_argument("--baseline-dir", default="/opt/ml/processing/input/baseline",
-                        help="folder with drift_baseline.json and feature_schema.json")
+    parser.add_argument(
+        "--baseline-dir",
+        default="/opt/ml/processing/input/baseline",
+        help="folder with drift_baseline.json and feature_schema.json",
+    )
     parser.add_argument("--batch-dir", default="/opt/ml/processing/input/batch")
     parser.add_argument("--output-dir", default="/opt/ml/processing/drift")
     return parser.parse_args(argv)
@@ -229,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
             os.replace(child, output / child.name)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
-    print(f"drift: {report['severe_count']} severe, {len(report['moderate_features'])} moderate "
-          f"of {len(report['features'])} features; severe: {report['summary']}")
+    print(
+        f"drift: {report['severe_count']} severe, {len(report['moderate_features'])} moderate "
+        f"of {len(report['features'])} features; severe: {report['summary']}"
+    )
     return 0
 
 

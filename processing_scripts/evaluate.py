@@ -47,8 +47,11 @@ def unpack_model(model_dir: Path, into: Path) -> Path:
     if not archive.is_file():
         raise EvaluationError(f"no model.tar.gz or {MODEL_FILE} in {model_dir}")
     with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if m.isfile()
-                   and not m.name.startswith(("/", "..")) and ".." not in Path(m.name).parts]
+        members = [
+            m
+            for m in tar.getmembers()
+            if m.isfile() and not m.name.startswith(("/", "..")) and ".." not in Path(m.name).parts
+        ]
         # Python >= 3.10.12 also applies the "data" extraction filter.
         safe: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         # Members filtered above (bandit B202).
@@ -67,8 +70,9 @@ def load_model(folder: Path) -> tuple[xgb.Booster, dict[str, Any]]:
     return booster, json.loads(schema_path.read_text())
 
 
-def load_champion(champion_dir: Path | None, into: Path
-                  ) -> tuple[xgb.Booster, dict[str, Any]] | None:
+def load_champion(
+    champion_dir: Path | None, into: Path
+) -> tuple[xgb.Booster, dict[str, Any]] | None:
     """The champion's model and schema, or None: no --champion-dir, or the no-champion
     marker (the default of the pipeline's ChampionModelDataUri)."""
     if champion_dir is None:
@@ -80,11 +84,13 @@ def load_champion(champion_dir: Path | None, into: Path
     raise EvaluationError(
         f"champion input {champion_dir} holds neither model.tar.gz nor the no-champion "
         f"marker {NO_CHAMPION_FILE}: ChampionModelDataUri must be a model artifact's "
-        "model.tar.gz URI (or its default, for no champion)")
+        "model.tar.gz URI (or its default, for no champion)"
+    )
 
 
-def feature_matrix(frame: pd.DataFrame, schema: dict[str, Any],
-                   codes_from: dict[str, Any] | None = None) -> np.ndarray:
+def feature_matrix(
+    frame: pd.DataFrame, schema: dict[str, Any], codes_from: dict[str, Any] | None = None
+) -> np.ndarray:
     """The model's feature matrix, in its schema's order.
 
     `codes_from` is the schema that encoded `frame`, when it is not `schema` itself (the
@@ -110,8 +116,12 @@ def feature_matrix(frame: pd.DataFrame, schema: dict[str, Any],
     return matrix.astype("float32")
 
 
-def predict_sales(booster: xgb.Booster, frame: pd.DataFrame, schema: dict[str, Any],
-                  codes_from: dict[str, Any] | None = None) -> np.ndarray:
+def predict_sales(
+    booster: xgb.Booster,
+    frame: pd.DataFrame,
+    schema: dict[str, Any],
+    codes_from: dict[str, Any] | None = None,
+) -> np.ndarray:
     """Predictions on the original sales scale (the model learns log1p(sales))."""
     raw = booster.inplace_predict(feature_matrix(frame, schema, codes_from))
     return np.clip(np.expm1(np.asarray(raw, dtype="float64")), 0, None)
@@ -135,13 +145,16 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
     }
 
 
-def metrics_report(actual: np.ndarray, predicted: np.ndarray,
-                   series: pd.Series) -> dict[str, dict[str, float]]:
+def metrics_report(
+    actual: np.ndarray, predicted: np.ndarray, series: pd.Series
+) -> dict[str, dict[str, float]]:
     """{"metric": {"value", "standard_deviation"}} with the deviation across series."""
     overall = regression_metrics(actual, predicted)
     per_series = pd.DataFrame(
-        [regression_metrics(actual[idx], predicted[idx])
-         for idx in series.groupby(series).indices.values()]
+        [
+            regression_metrics(actual[idx], predicted[idx])
+            for idx in series.groupby(series).indices.values()
+        ]
     )
     return {
         name: {
@@ -166,15 +179,23 @@ def naive_forecast(train: pd.DataFrame, test: pd.DataFrame, schema: dict[str, An
     return guess.to_numpy(dtype="float64")
 
 
-def champion_report(model_metrics: dict[str, dict[str, float]], actual: np.ndarray,
-                    series: pd.Series, test: pd.DataFrame, schema: dict[str, Any],
-                    champion: tuple[xgb.Booster, dict[str, Any]] | None) -> dict[str, Any]:
+def champion_report(
+    model_metrics: dict[str, dict[str, float]],
+    actual: np.ndarray,
+    series: pd.Series,
+    test: pd.DataFrame,
+    schema: dict[str, Any],
+    champion: tuple[xgb.Booster, dict[str, Any]] | None,
+) -> dict[str, Any]:
     """The "champion" block the CheckChampion condition reads. Always has `present` and
     `mape_improvement` (relative: (champion - model) / champion; > 0 is better), so the
     condition's JSON paths resolve whether or not there is a champion."""
     if champion is None:
-        return {"present": 0, "mape_improvement": 0.0,
-                "summary": "no approved champion: judged on the absolute thresholds alone"}
+        return {
+            "present": 0,
+            "mape_improvement": 0.0,
+            "summary": "no approved champion: judged on the absolute thresholds alone",
+        }
     booster, champion_schema = champion
     predicted = predict_sales(booster, test, champion_schema, codes_from=schema)
     metrics = metrics_report(actual, predicted, series)
@@ -187,14 +208,21 @@ def champion_report(model_metrics: dict[str, dict[str, float]], actual: np.ndarr
         "mape_improvement": improvement,
         "trained_on": trained,
         "summary": f"test MAPE {ours:.4f} vs champion {theirs:.4f}: "
-                   + (f"{abs(improvement):.1%} {'better' if improvement > 0 else 'worse'}"
-                      if improvement else "as good"),
+        + (
+            f"{abs(improvement):.1%} {'better' if improvement > 0 else 'worse'}"
+            if improvement
+            else "as good"
+        ),
     }
 
 
-def evaluate(booster: xgb.Booster, schema: dict[str, Any], test: pd.DataFrame,
-             train: pd.DataFrame, champion: tuple[xgb.Booster, dict[str, Any]] | None = None,
-             ) -> tuple[dict[str, Any], np.ndarray]:
+def evaluate(
+    booster: xgb.Booster,
+    schema: dict[str, Any],
+    test: pd.DataFrame,
+    train: pd.DataFrame,
+    champion: tuple[xgb.Booster, dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], np.ndarray]:
     """The evaluation report (what evaluation.json holds) and the test predictions."""
     target = schema["target_column"]
     actual = test[target].to_numpy(dtype="float64")
@@ -210,8 +238,8 @@ def evaluate(booster: xgb.Booster, schema: dict[str, Any], test: pd.DataFrame,
             "regression_metrics": naive_metrics,
         },
         "skill": {
-            f"{name}_improvement_vs_naive": 1 - model_metrics[name]["value"]
-            / naive_metrics[name]["value"]
+            f"{name}_improvement_vs_naive": 1
+            - model_metrics[name]["value"] / naive_metrics[name]["value"]
             for name in ("mape", "wape", "rmspe")
             if naive_metrics[name]["value"] > 0
         },
@@ -223,8 +251,13 @@ def evaluate(booster: xgb.Booster, schema: dict[str, Any], test: pd.DataFrame,
     return report, predicted
 
 
-def write_plots(test: pd.DataFrame, predicted: np.ndarray, schema: dict[str, Any],
-                booster: xgb.Booster, folder: Path) -> list[str]:
+def write_plots(
+    test: pd.DataFrame,
+    predicted: np.ndarray,
+    schema: dict[str, Any],
+    booster: xgb.Booster,
+    folder: Path,
+) -> list[str]:
     """Predicted vs actual for a few series, error by series, feature importance."""
     import matplotlib
 
@@ -252,7 +285,7 @@ def write_plots(test: pd.DataFrame, predicted: np.ndarray, schema: dict[str, Any
     written.append("predicted_vs_actual.png")
 
     positive = frame[frame[target] > 0]
-    ape = ((positive["prediction"] - positive[target]).abs() / positive[target])
+    ape = (positive["prediction"] - positive[target]).abs() / positive[target]
     by_series = ape.groupby(positive["series"]).mean().sort_values()
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.bar(range(len(by_series)), by_series.to_numpy() * 100)
@@ -288,14 +321,24 @@ def read_parquet(directory: Path, name: str) -> pd.DataFrame:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Evaluate the model on the test window.")
-    parser.add_argument("--model-dir", default="/opt/ml/processing/input/model",
-                        help="folder with model.tar.gz (or the unpacked model files)")
+    parser.add_argument(
+        "--model-dir",
+        default="/opt/ml/processing/input/model",
+        help="folder with model.tar.gz (or the unpacked model files)",
+    )
     parser.add_argument("--test-dir", default="/opt/ml/processing/input/test")
-    parser.add_argument("--train-dir", default="/opt/ml/processing/input/train",
-                        help="training window, for the naive baseline")
-    parser.add_argument("--champion-dir", type=Path, default=None,
-                        help="the champion's model.tar.gz (or the no-champion marker) to "
-                             "compare with; default: no champion")
+    parser.add_argument(
+        "--train-dir",
+        default="/opt/ml/processing/input/train",
+        help="training window, for the naive baseline",
+    )
+    parser.add_argument(
+        "--champion-dir",
+        type=Path,
+        default=None,
+        help="the champion's model.tar.gz (or the no-champion marker) to "
+        "compare with; default: no champion",
+    )
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return parser.parse_args(argv)

@@ -101,9 +101,7 @@ def list_data_files(path: Path) -> list[Path]:
         raise DataError(f"input {path}: no .csv or .parquet files in this folder")
     kinds = {"csv" if p.suffix.lower() == ".csv" else "parquet" for p in files}
     if len(kinds) > 1:
-        raise DataError(
-            f"input {path}: mixes CSV and Parquet files; put one format in a folder"
-        )
+        raise DataError(f"input {path}: mixes CSV and Parquet files; put one format in a folder")
     return files
 
 
@@ -141,9 +139,7 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[
         required.append(cols.open_column)
     missing = [c for c in required if c not in raw.columns]
     if missing:
-        raise DataError(
-            f"missing required column(s) {missing}; the data has {list(raw.columns)}"
-        )
+        raise DataError(f"missing required column(s) {missing}; the data has {list(raw.columns)}")
     frame = raw.copy()
     dates = pd.to_datetime(frame[cols.date_column], errors="coerce", format="mixed")
     bad = dates.isna()
@@ -231,9 +227,7 @@ def resolve_windows(
     first, last = dates.min(), dates.max()
     test = pd.Timestamp(test_start) if test_start else last - pd.Timedelta(days=horizon - 1)
     validation = (
-        pd.Timestamp(validation_start)
-        if validation_start
-        else test - pd.Timedelta(days=horizon)
+        pd.Timestamp(validation_start) if validation_start else test - pd.Timedelta(days=horizon)
     )
     if not first < validation < test <= last:
         raise DataError(
@@ -332,7 +326,8 @@ def schedule_features(grid: DayGrid, cols: ColumnConfig, numeric: list[str]) -> 
         closed = grid.matrix((frame[cols.open_column].fillna(1) == 0).astype(float))
         day = pd.DataFrame(
             np.repeat(np.arange(len(grid.index), dtype="float64")[:, None], len(grid.series), 1),
-            index=closed.index, columns=closed.columns,
+            index=closed.index,
+            columns=closed.columns,
         )
         closed_day = day.where(closed == 1)
         out["days_since_closed"] = (day - closed_day.ffill()).clip(upper=60)
@@ -452,8 +447,12 @@ def build_features(
         source = column[: -len("_code")] if column.endswith("_code") else column
         if source in category_maps:
             feature_specs.append(
-                {"name": column, "type": "categorical", "source": source,
-                 "categories": category_maps[source]}
+                {
+                    "name": column,
+                    "type": "categorical",
+                    "source": source,
+                    "categories": category_maps[source],
+                }
             )
         else:
             feature_specs.append({"name": column, "type": "numeric"})
@@ -462,9 +461,7 @@ def build_features(
     if cols.open_column:
         keep &= frame[cols.open_column].fillna(1) != 0
     key_frame = frame[[*cols.series_columns, cols.date_column]]
-    model_frame = pd.concat(
-        [key_frame, frame[[cols.target_column]], features], axis=1
-    )
+    model_frame = pd.concat([key_frame, frame[[cols.target_column]], features], axis=1)
 
     def window(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         mask = keep & (dates >= start) & (dates <= end)
@@ -497,25 +494,41 @@ def build_features(
             "ignored": ignored,
         },
         "encodings": fitted,
-        "rows": {"train": len(train), "validation": len(validation), "test": len(test),
-                 "batch": len(batch)},
+        "rows": {
+            "train": len(train),
+            "validation": len(validation),
+            "test": len(test),
+            "batch": len(batch),
+        },
         "notes": notes,
     }
-    reference, described = reference_window(train, cols.date_column, windows.test_start,
-                                            windows.test_end, drift_reference)
+    reference, described = reference_window(
+        train, cols.date_column, windows.test_start, windows.test_end, drift_reference
+    )
     return FeatureFrames(
-        train, validation, test, batch, schema, notes,
+        train,
+        validation,
+        test,
+        batch,
+        schema,
+        notes,
         # calendar parts are deterministic in the date: a new window always "drifts"
-        baseline=build_baseline(reference, schema, unmonitored=tuple(calendar.columns),
-                                reference=described),
+        baseline=build_baseline(
+            reference, schema, unmonitored=tuple(calendar.columns), reference=described
+        ),
     )
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def write_outputs(frames: FeatureFrames, targets: dict[str, Path], batch_file: str,
-                  schema_file: str, files: dict[str, str]) -> None:
+def write_outputs(
+    frames: FeatureFrames,
+    targets: dict[str, Path],
+    batch_file: str,
+    schema_file: str,
+    files: dict[str, str],
+) -> None:
     """Write every output into a temporary sibling folder, then swap them into place."""
     staged: list[tuple[Path, Path]] = []
     try:
@@ -561,31 +574,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Validate raw sales data, build forecasting features, split by date."
     )
-    parser.add_argument("--input-dir", default="/opt/ml/processing/input/data",
-                        help="a CSV/Parquet file or a folder of them")
+    parser.add_argument(
+        "--input-dir",
+        default="/opt/ml/processing/input/data",
+        help="a CSV/Parquet file or a folder of them",
+    )
     parser.add_argument("--train-dir", default="/opt/ml/processing/train")
     parser.add_argument("--validation-dir", default="/opt/ml/processing/validation")
     parser.add_argument("--test-dir", default="/opt/ml/processing/test")
     parser.add_argument("--batch-dir", default="/opt/ml/processing/batch")
-    parser.add_argument("--horizon", type=int, default=42,
-                        help="forecast horizon in days; no feature looks closer than this")
-    parser.add_argument("--validation-start", default="auto",
-                        help="first validation day (YYYY-MM-DD); auto: horizon days before test")
-    parser.add_argument("--test-start", default="auto",
-                        help="first test day (YYYY-MM-DD); auto: the last horizon days")
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=42,
+        help="forecast horizon in days; no feature looks closer than this",
+    )
+    parser.add_argument(
+        "--validation-start",
+        default="auto",
+        help="first validation day (YYYY-MM-DD); auto: horizon days before test",
+    )
+    parser.add_argument(
+        "--test-start",
+        default="auto",
+        help="first test day (YYYY-MM-DD); auto: the last horizon days",
+    )
     parser.add_argument("--date-column", default="Date")
     parser.add_argument("--series-columns", default="Store", help="comma-separated key columns")
     parser.add_argument("--target-column", default="Sales")
-    parser.add_argument("--open-column", default="Open",
-                        help="rows where this is 0 are closed days; empty to disable")
-    parser.add_argument("--categorical-columns", default=None,
-                        help="comma-separated; default: inferred from the data")
-    parser.add_argument("--numeric-columns", default=None,
-                        help="comma-separated; default: inferred from the data")
+    parser.add_argument(
+        "--open-column",
+        default="Open",
+        help="rows where this is 0 are closed days; empty to disable",
+    )
+    parser.add_argument(
+        "--categorical-columns",
+        default=None,
+        help="comma-separated; default: inferred from the data",
+    )
+    parser.add_argument(
+        "--numeric-columns", default=None, help="comma-separated; default: inferred from the data"
+    )
     parser.add_argument("--ignore-columns", default="", help="comma-separated")
-    parser.add_argument("--drift-reference", choices=REFERENCE_MODES, default="seasonal",
-                        help="training rows the drift baseline is fitted on: the batch "
-                             "window's weeks one year earlier (seasonal) or all of them")
+    parser.add_argument(
+        "--drift-reference",
+        choices=REFERENCE_MODES,
+        default="seasonal",
+        help="training rows the drift baseline is fitted on: the batch "
+        "window's weeks one year earlier (seasonal) or all of them",
+    )
     return parser.parse_args(argv)
 
 
@@ -596,7 +633,8 @@ def main(argv: list[str] | None = None) -> int:
         series_columns=_columns(args.series_columns),
         target_column=args.target_column,
         open_column=args.open_column or None,
-        categorical_columns=None if args.categorical_columns is None
+        categorical_columns=None
+        if args.categorical_columns is None
         else _columns(args.categorical_columns),
         numeric_columns=None if args.numeric_columns is None else _columns(args.numeric_columns),
         ignore_columns=_columns(args.ignore_columns),
@@ -605,8 +643,14 @@ def main(argv: list[str] | None = None) -> int:
         if not cols.series_columns:
             raise DataError("--series-columns must name at least one column")
         raw = read_data(Path(args.input_dir))
-        frames = build_features(raw, cols, args.horizon, _date_or_auto(args.validation_start),
-                                _date_or_auto(args.test_start), args.drift_reference)
+        frames = build_features(
+            raw,
+            cols,
+            args.horizon,
+            _date_or_auto(args.validation_start),
+            _date_or_auto(args.test_start),
+            args.drift_reference,
+        )
     except DataError as exc:
         print(f"preprocess: error: {exc}", file=sys.stderr)
         return 2
@@ -620,8 +664,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         batch_file="batch.csv",
         schema_file="feature_schema.json",
-        files={"train": "train.parquet", "validation": "validation.parquet",
-               "test": "test.parquet"},
+        files={
+            "train": "train.parquet",
+            "validation": "validation.parquet",
+            "test": "test.parquet",
+        },
     )
     rows = frames.schema["rows"]
     print(

@@ -77,13 +77,34 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, rossmann_file: Path) -> d
 
     root = tmp_path_factory.mktemp("prepared")
     dirs = {name: root / name for name in ("train", "validation", "test", "batch", "model")}
-    assert preprocess.main([
-        "--input-dir", str(rossmann_file),
-        "--train-dir", str(dirs["train"]), "--validation-dir", str(dirs["validation"]),
-        "--test-dir", str(dirs["test"]), "--batch-dir", str(dirs["batch"]),
-    ]) == 0
-    assert train.main([
-        "--train", str(dirs["train"]), "--validation", str(dirs["validation"]),
-        "--model-dir", str(dirs["model"]),
-    ]) == 0
+    assert (
+        preprocess.main(
+            [
+                "--input-dir",
+                str(rossmann_file),
+                "--train-dir",
+                str(dirs["train"]),
+                "--validation-dir",
+                str(dirs["validation"]),
+                "--test-dir",
+                str(dirs["test"]),
+                "--batch-dir",
+                str(dirs["batch"]),
+            ]
+        )
+        == 0
+    )
+    assert (
+        train.main(
+            [
+                "--train",
+                str(dirs["train"]),
+                "--validation",
+                str(dirs["validation"]),
+                "--model-dir",
+                str(dirs["model"]),
+            ]
+        )
+        == 0
+    )
     return dirs

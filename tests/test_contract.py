@@ -18,7 +18,11 @@ def test_preprocess_defaults_are_the_container_paths() -> None:
     args = preprocess.parse_args([])
     assert args.input_dir == contract.RAW_DATA_DIR
     assert (args.train_dir, args.validation_dir, args.test_dir, args.batch_dir) == (
-        contract.TRAIN_DIR, contract.VALIDATION_DIR, contract.TEST_DIR, contract.BATCH_DIR)
+        contract.TRAIN_DIR,
+        contract.VALIDATION_DIR,
+        contract.TEST_DIR,
+        contract.BATCH_DIR,
+    )
     settings = load_settings("dev")
     assert args.horizon == settings.parameters.forecast_horizon_days
     assert args.date_column == settings.data.date_column
@@ -29,17 +33,26 @@ def test_preprocess_defaults_are_the_container_paths() -> None:
 def test_evaluate_defaults_are_the_container_paths() -> None:
     args = evaluate.parse_args([])
     assert (args.model_dir, args.test_dir, args.train_dir, args.output_dir) == (
-        contract.MODEL_INPUT_DIR, contract.EVAL_TEST_DIR, contract.EVAL_TRAIN_DIR,
-        contract.EVALUATION_DIR)
+        contract.MODEL_INPUT_DIR,
+        contract.EVAL_TEST_DIR,
+        contract.EVAL_TRAIN_DIR,
+        contract.EVALUATION_DIR,
+    )
     assert evaluate.EVALUATION_FILE == contract.EVALUATION_FILE
 
 
 def test_file_names_agree() -> None:
     assert train.MODEL_FILE == evaluate.MODEL_FILE == inference.MODEL_FILE == contract.MODEL_FILE
-    assert train.SCHEMA_FILE == evaluate.SCHEMA_FILE == inference.SCHEMA_FILE == \
-        contract.FEATURE_SCHEMA_FILE
-    assert (train.TRAIN_FILE, train.VALIDATION_FILE) == (contract.TRAIN_FILE,
-                                                         contract.VALIDATION_FILE)
+    assert (
+        train.SCHEMA_FILE
+        == evaluate.SCHEMA_FILE
+        == inference.SCHEMA_FILE
+        == contract.FEATURE_SCHEMA_FILE
+    )
+    assert (train.TRAIN_FILE, train.VALIDATION_FILE) == (
+        contract.TRAIN_FILE,
+        contract.VALIDATION_FILE,
+    )
     assert train.INFERENCE_MODULE == contract.INFERENCE_PROGRAM
 
 
@@ -53,16 +66,28 @@ def test_hyperparameter_defaults_agree_with_the_profile() -> None:
 def test_metric_regexes_match_what_train_prints() -> None:
     import re
 
-    printed = "[10]\tvalidation-rmse:0.10815\nvalidation-mape=0.077712\n" \
-              "validation-rmspe=0.104324\nbest-iteration=238\n"
+    printed = (
+        "[10]\tvalidation-rmse:0.10815\nvalidation-mape=0.077712\n"
+        "validation-rmspe=0.104324\nbest-iteration=238\n"
+    )
     found = {name: re.findall(regex, printed) for name, regex in contract.METRIC_DEFINITIONS}
-    assert found == {"validation:rmse": ["0.10815"], "validation:mape": ["0.077712"],
-                     "validation:rmspe": ["0.104324"], "best_iteration": ["238"]}
+    assert found == {
+        "validation:rmse": ["0.10815"],
+        "validation:mape": ["0.077712"],
+        "validation:rmspe": ["0.104324"],
+        "best_iteration": ["238"],
+    }
 
 
 def test_drift_defaults_are_the_container_paths() -> None:
     args = drift.parse_args([])
     assert (args.baseline_dir, args.batch_dir, args.output_dir) == (
-        contract.BASELINE_INPUT_DIR, contract.BATCH_INPUT_DIR, contract.DRIFT_DIR)
+        contract.BASELINE_INPUT_DIR,
+        contract.BATCH_INPUT_DIR,
+        contract.DRIFT_DIR,
+    )
     assert (drift.BASELINE_FILE, drift.DRIFT_FILE, drift.BATCH_FILE) == (
-        contract.DRIFT_BASELINE_FILE, contract.DRIFT_FILE, contract.BATCH_FILE)
+        contract.DRIFT_BASELINE_FILE,
+        contract.DRIFT_FILE,
+        contract.BATCH_FILE,
+    )

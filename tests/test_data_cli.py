@@ -19,8 +19,9 @@ BUCKET = "forecast-data"
 def s3() -> Iterator[object]:
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
         client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(Bucket=BUCKET,
-                             CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
         yield client
 
 
@@ -61,17 +62,24 @@ def test_staged_parquet_is_what_preprocess_accepts(s3: object, tmp_path: Path) -
     assert out.schema["rows"]["test"] == 3654
 
 
-def test_predictions_read_back_as_one_table(s3: object, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_predictions_read_back_as_one_table(
+    s3: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     prefix = "forecast/executions/e1/BatchTransform/"
-    s3.put_object(Bucket=BUCKET, Key=prefix + "batch.csv.out",  # type: ignore[attr-defined]
-                  Body=b"25,2015-06-21,9000.5\n25,2015-06-20,8723.5\n3,2015-06-20,100.0\n")
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=prefix + "batch.csv.out",  # type: ignore[attr-defined]
+        Body=b"25,2015-06-21,9000.5\n25,2015-06-20,8723.5\n3,2015-06-20,100.0\n",
+    )
     target = tmp_path / "forecast.csv"
     assert data.main(["predictions", f"s3://{BUCKET}/{prefix}", "--output", str(target)]) == 0
     table = pd.read_csv(target)
     assert list(table.columns) == ["Store", "Date", "forecast"]
-    assert table.values.tolist() == [[3, "2015-06-20", 100.0], [25, "2015-06-20", 8723.5],
-                                     [25, "2015-06-21", 9000.5]]
+    assert table.values.tolist() == [
+        [3, "2015-06-20", 100.0],
+        [25, "2015-06-20", 8723.5],
+        [25, "2015-06-21", 9000.5],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -82,8 +90,9 @@ def test_predictions_read_back_as_one_table(s3: object, tmp_path: Path,
         (["predictions", "s3://forecast-data/none/"], "no Batch Transform output (*.out) under"),
     ],
 )
-def test_errors(s3: object, argv: list[str], message: str,
-                capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors(
+    s3: object, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert data.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -45,7 +45,8 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
     assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
     champion_gate = gate["IfSteps"][0]["Arguments"]
     assert [(s["Name"], s["Type"]) for s in champion_gate["ElseSteps"]] == [
-        ("ChampionNotBeaten", "Fail")]
+        ("ChampionNotBeaten", "Fail")
+    ]
     gate = champion_gate
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
         ("RegisterModel", "RegisterModel"),
@@ -69,8 +70,11 @@ def test_evaluate_scores_the_champion_from_its_parameter(dev_definition: dict) -
     arguments = evaluate["AppSpecification"]["ContainerArguments"]
     assert arguments[arguments.index("--champion-dir") + 1] == "/opt/ml/processing/input/champion"
     # the default is the staged no-champion marker: a processing input needs an object
-    default = next(p["DefaultValue"] for p in dev_definition["Parameters"]
-                   if p["Name"] == "ChampionModelDataUri")
+    default = next(
+        p["DefaultValue"]
+        for p in dev_definition["Parameters"]
+        if p["Name"] == "ChampionModelDataUri"
+    )
     marker = code_assets().no_champion.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
     assert default == marker and default.endswith("/no-champion/")
 
@@ -82,69 +86,98 @@ def test_champion_gate_compares_with_min_improvement_and_explains(dev_definition
         return {"Std:JsonGet": {"Path": path, "PropertyFile": report}}
 
     [rule] = step(dev_definition, "CheckChampion")["Arguments"]["Conditions"]
-    assert rule == {"Type": "Or", "Conditions": [
-        {"Type": "Equals", "LeftValue": get("champion.present"), "RightValue": 0},
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": get("champion.mape_improvement"),
-         "RightValue": {"Get": "Parameters.MinImprovement"}},
-    ]}
+    assert rule == {
+        "Type": "Or",
+        "Conditions": [
+            {"Type": "Equals", "LeftValue": get("champion.present"), "RightValue": 0},
+            {
+                "Type": "GreaterThanOrEqualTo",
+                "LeftValue": get("champion.mape_improvement"),
+                "RightValue": {"Get": "Parameters.MinImprovement"},
+            },
+        ],
+    }
     message = step(dev_definition, "ChampionNotBeaten")["Arguments"]["ErrorMessage"]["Std:Join"]
-    assert message["Values"][:2] == ["Model not registered: champion rule: ",
-                                     get("champion.summary")]
+    assert message["Values"][:2] == [
+        "Model not registered: champion rule: ",
+        get("champion.summary"),
+    ]
     assert get("champion.mape_improvement") in message["Values"]
     assert {"Get": "Parameters.MinImprovement"} in message["Values"]
 
 
 def test_drift_monitor_reads_the_baseline_and_the_batch_after_the_transform(
-        dev_definition: dict) -> None:
+    dev_definition: dict,
+) -> None:
     monitor = step(dev_definition, "MonitorDrift")
     assert monitor["DependsOn"] == ["BatchTransform"]
     inputs = {i["InputName"]: i["S3Input"] for i in monitor["Arguments"]["ProcessingInputs"]}
     assert inputs["baseline"]["S3Uri"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
     assert inputs["batch"]["S3Uri"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"}
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"
+    }
     assert monitor["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
-        "python3", "/opt/ml/processing/input/code/drift.py"]
+        "python3",
+        "/opt/ml/processing/input/code/drift.py",
+    ]
     assert monitor["PropertyFiles"] == [
-        {"FilePath": "drift.json", "OutputName": "drift", "PropertyFileName": "DriftReport"}]
+        {"FilePath": "drift.json", "OutputName": "drift", "PropertyFileName": "DriftReport"}
+    ]
 
 
 def test_drift_gate_fails_only_when_asked_and_names_the_features(dev_definition: dict) -> None:
     report = {"Get": "Steps.MonitorDrift.PropertyFiles.DriftReport"}
     [rule] = step(dev_definition, "CheckDrift")["Arguments"]["Conditions"]
-    assert rule == {"Type": "Or", "Conditions": [
-        {"Type": "Equals", "LeftValue": {"Get": "Parameters.FailOnSevereDrift"}, "RightValue": 0},
-        {"Type": "Equals", "RightValue": 0, "LeftValue": {
-            "Std:JsonGet": {"Path": "severe_count", "PropertyFile": report}}},
-    ]}
+    assert rule == {
+        "Type": "Or",
+        "Conditions": [
+            {
+                "Type": "Equals",
+                "LeftValue": {"Get": "Parameters.FailOnSevereDrift"},
+                "RightValue": 0,
+            },
+            {
+                "Type": "Equals",
+                "RightValue": 0,
+                "LeftValue": {"Std:JsonGet": {"Path": "severe_count", "PropertyFile": report}},
+            },
+        ],
+    }
     message = step(dev_definition, "SevereDrift")["Arguments"]["ErrorMessage"]["Std:Join"]
     assert {"Std:JsonGet": {"Path": "summary", "PropertyFile": report}} in message["Values"]
 
 
 def test_the_drift_baseline_is_registered_with_the_model(dev_definition: dict) -> None:
     metrics = step(dev_definition, "RegisterModel")["Arguments"]["ModelMetrics"]
+    train_output = "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     assert metrics["ModelDataQuality"]["Statistics"] == {
         "ContentType": "application/json",
-        "S3Uri": {"Std:Join": {"On": "/", "Values": [
-            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
-            "drift_baseline.json"]}},
+        "S3Uri": {
+            "Std:Join": {"On": "/", "Values": [{"Get": train_output}, "drift_baseline.json"]}
+        },
     }
 
 
 def test_steps_are_wired_through_property_references(dev_definition: dict) -> None:
     train = step(dev_definition, "Train")["Arguments"]
-    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
-                for c in train["InputDataConfig"]}
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train["InputDataConfig"]
+    }
     assert channels["train"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
     assert channels["validation"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri"}
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri"
+    }
     evaluate = gets(step(dev_definition, "Evaluate")["Arguments"]["ProcessingInputs"])
     assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate
     assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri" in evaluate
     register = step(dev_definition, "RegisterModel")["Arguments"]
     assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
-        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"
+    }
     metrics_uri = register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     assert metrics_uri["Std:Join"]["Values"] == [
         {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
@@ -153,26 +186,41 @@ def test_steps_are_wired_through_property_references(dev_definition: dict) -> No
     transform = step(dev_definition, "BatchTransform")["Arguments"]
     assert transform["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
     assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"}
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"
+    }
 
 
 def test_every_parameter_is_declared_and_used(dev_definition: dict) -> None:
     declared = {p["Name"] for p in dev_definition["Parameters"]}
-    used = {g.split(".", 1)[1] for g in gets(dev_definition["Steps"])
-            if g.startswith("Parameters.")}
+    used = {
+        g.split(".", 1)[1] for g in gets(dev_definition["Steps"]) if g.startswith("Parameters.")
+    }
     assert declared == used, f"unused: {declared - used}; undeclared: {used - declared}"
-    assert {"InputDataUri", "ProcessingInstanceType", "ProcessingInstanceCount",
-            "TrainingInstanceType", "TrainingInstanceCount", "TransformInstanceType",
-            "TransformInstanceCount", "NumRound", "MaxDepth", "Eta", "MaxTestMape",
-            "MaxTestRmspe", "ModelApprovalStatus"} <= declared
+    assert {
+        "InputDataUri",
+        "ProcessingInstanceType",
+        "ProcessingInstanceCount",
+        "TrainingInstanceType",
+        "TrainingInstanceCount",
+        "TransformInstanceType",
+        "TransformInstanceCount",
+        "NumRound",
+        "MaxDepth",
+        "Eta",
+        "MaxTestMape",
+        "MaxTestRmspe",
+        "ModelApprovalStatus",
+    } <= declared
 
 
 def test_parameters_are_wired_where_they_belong(dev_definition: dict) -> None:
     pre = step(dev_definition, "Preprocess")["Arguments"]
     assert pre["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
-        "Get": "Parameters.ProcessingInstanceType"}
+        "Get": "Parameters.ProcessingInstanceType"
+    }
     assert pre["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == {
-        "Get": "Parameters.ProcessingInstanceCount"}
+        "Get": "Parameters.ProcessingInstanceCount"
+    }
     assert pre["ProcessingInputs"][0]["S3Input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
     train = step(dev_definition, "Train")["Arguments"]
     assert train["ResourceConfig"]["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
@@ -183,8 +231,10 @@ def test_parameters_are_wired_where_they_belong(dev_definition: dict) -> None:
     assert hps["sagemaker_program"] == '"train.py"'  # JSON-encoded, as the toolkit expects
     assert hps["sagemaker_submit_directory"] == '"/opt/ml/input/data/code/sourcedir.tar.gz"'
     tr = step(dev_definition, "BatchTransform")["Arguments"]["TransformResources"]
-    assert tr == {"InstanceType": {"Get": "Parameters.TransformInstanceType"},
-                  "InstanceCount": {"Get": "Parameters.TransformInstanceCount"}}
+    assert tr == {
+        "InstanceType": {"Get": "Parameters.TransformInstanceType"},
+        "InstanceCount": {"Get": "Parameters.TransformInstanceCount"},
+    }
     register = step(dev_definition, "RegisterModel")["Arguments"]
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
 
@@ -194,17 +244,22 @@ def test_condition_reads_evaluation_report(dev_definition: dict) -> None:
     pairs = [(c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]) for c in gate]
     assert pairs == [
         ("LessThanOrEqualTo", "regression_metrics.mape.value", {"Get": "Parameters.MaxTestMape"}),
-        ("LessThanOrEqualTo", "regression_metrics.rmspe.value",
-         {"Get": "Parameters.MaxTestRmspe"}),
+        ("LessThanOrEqualTo", "regression_metrics.rmspe.value", {"Get": "Parameters.MaxTestRmspe"}),
     ]
     property_file = step(dev_definition, "Evaluate")["PropertyFiles"]
-    assert property_file == [{"PropertyFileName": "EvaluationReport",
-                              "OutputName": "evaluation", "FilePath": "evaluation.json"}]
+    assert property_file == [
+        {
+            "PropertyFileName": "EvaluationReport",
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
+    ]
 
 
 def test_fail_message_names_metric_value_and_threshold(dev_definition: dict) -> None:
     values = step(dev_definition, "ModelQualityFail")["Arguments"]["ErrorMessage"]["Std:Join"][
-        "Values"]
+        "Values"
+    ]
     text = "".join(v if isinstance(v, str) else "{}" for v in values)
     assert "MAPE {} (threshold MaxTestMape {})" in text
     assert "RMSPE {} (threshold MaxTestRmspe {})" in text
@@ -218,8 +273,11 @@ def test_job_steps_have_retries_and_caching(dev_definition: dict) -> None:
         if s["Type"] in ("Processing", "Training", "Transform"):
             assert s["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, s["Name"]
             kinds = {e for p in s["RetryPolicies"] for e in p["ExceptionType"]}
-            assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR",
-                    "SageMaker.JOB_INTERNAL_ERROR"} <= kinds, s["Name"]
+            assert {
+                "Step.THROTTLING",
+                "SageMaker.CAPACITY_ERROR",
+                "SageMaker.JOB_INTERNAL_ERROR",
+            } <= kinds, s["Name"]
 
 
 def test_outputs_are_per_execution(dev_definition: dict) -> None:
@@ -229,9 +287,15 @@ def test_outputs_are_per_execution(dev_definition: dict) -> None:
         assert {"Get": "Execution.PipelineExecutionId"} in values
 
 
-SECURE = {"security": {"kms_key_id": "alias/forecast-key", "subnets": ["subnet-0a1"],
-                       "security_group_ids": ["sg-0b2"], "network_isolation": True,
-                       "inter_container_encryption": True}}
+SECURE = {
+    "security": {
+        "kms_key_id": "alias/forecast-key",
+        "subnets": ["subnet-0a1"],
+        "security_group_ids": ["sg-0b2"],
+        "network_isolation": True,
+        "inter_container_encryption": True,
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -267,8 +331,14 @@ def test_security_settings_reach_every_job(secure_definition: dict) -> None:
 
 def test_no_security_settings_when_unset(dev_definition: dict) -> None:
     text = json.dumps(dev_definition)
-    for key in ("KmsKeyId", "VolumeKmsKeyId", "VpcConfig", "NetworkConfig",
-                "EnableNetworkIsolation", "InterContainerTrafficEncryption"):
+    for key in (
+        "KmsKeyId",
+        "VolumeKmsKeyId",
+        "VpcConfig",
+        "NetworkConfig",
+        "EnableNetworkIsolation",
+        "InterContainerTrafficEncryption",
+    ):
         assert key not in text, key
 
 
@@ -279,10 +349,19 @@ def test_definition_carries_no_secrets(secure_definition: dict) -> None:
 
 
 def dry_run(tmp_path: Path, name: str) -> bytes:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "AWS_EC2_METADATA_DISABLED": "true"}  # no AWS variables at all
-    result = subprocess.run([sys.executable, "-m", "pipelines.upsert", "--dry-run"], cwd=REPO,
-                            env=env, capture_output=True, timeout=120, check=False)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }  # no AWS variables at all
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.upsert", "--dry-run"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr.decode()
     (tmp_path / name).write_bytes(result.stdout)
     return result.stdout
@@ -295,8 +374,12 @@ def test_dry_run_is_byte_identical_across_processes_and_schema_valid(tmp_path: P
     assert document["Version"] == "2020-12-01"
     assert first.decode() == json.dumps(document, indent=2, sort_keys=True) + "\n"
     assert VALIDATOR.is_file(), f"the schema check is expected at {VALIDATOR}"
-    check = subprocess.run([sys.executable, str(VALIDATOR), str(tmp_path / "a.json")],
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [sys.executable, str(VALIDATOR), str(tmp_path / "a.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert check.returncode == 0, check.stdout
     assert "0 schema problems" in check.stdout
 
@@ -324,8 +407,18 @@ def test_project_tags_only_when_configured() -> None:
 
 def test_contract_step_names(dev_definition: dict) -> None:
     names = {s["Name"] for s in flatten_steps(dev_definition["Steps"])}
-    assert names == {contract.PREPROCESS, contract.TRAIN, contract.EVALUATE,
-                     contract.CHECK_QUALITY, contract.REGISTER_MODEL, contract.CREATE_MODEL,
-                     contract.BATCH_TRANSFORM, contract.FAIL, contract.MONITOR_DRIFT,
-                     contract.CHECK_DRIFT, contract.DRIFT_FAIL, contract.CHECK_CHAMPION,
-                     contract.CHAMPION_FAIL}
+    assert names == {
+        contract.PREPROCESS,
+        contract.TRAIN,
+        contract.EVALUATE,
+        contract.CHECK_QUALITY,
+        contract.REGISTER_MODEL,
+        contract.CREATE_MODEL,
+        contract.BATCH_TRANSFORM,
+        contract.FAIL,
+        contract.MONITOR_DRIFT,
+        contract.CHECK_DRIFT,
+        contract.DRIFT_FAIL,
+        contract.CHECK_CHAMPION,
+        contract.CHAMPION_FAIL,
+    }

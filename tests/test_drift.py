@@ -25,10 +25,17 @@ def test_psi_matches_the_textbook_formula() -> None:
     assert math.isfinite(drift.psi([0.0, 1.0], [0.5, 0.5]))
 
 
-@pytest.mark.parametrize(("value", "grade"), [
-    (0.0, "minor"), (0.0999, "minor"), (0.1, "moderate"), (0.25, "moderate"),
-    (0.2501, "severe"), (3.0, "severe"),
-])
+@pytest.mark.parametrize(
+    ("value", "grade"),
+    [
+        (0.0, "minor"),
+        (0.0999, "minor"),
+        (0.1, "moderate"),
+        (0.25, "moderate"),
+        (0.2501, "severe"),
+        (3.0, "severe"),
+    ],
+)
 def test_grades_follow_the_legacy_platform(value: float, grade: str) -> None:
     assert drift.grade(value) == grade
 
@@ -39,16 +46,18 @@ def test_numeric_shares_keep_a_bin_for_missing_values() -> None:
 
 
 def test_a_category_unseen_in_the_baseline_counts_as_drift() -> None:
-    baseline = {"features": {"StoreType_code": {"type": "categorical",
-                                                "proportions": {"0": 0.5, "1": 0.5}}}}
+    baseline = {
+        "features": {"StoreType_code": {"type": "categorical", "proportions": {"0": 0.5, "1": 0.5}}}
+    }
     report = drift.compare(baseline, pd.DataFrame({"StoreType_code": [2.0] * 10}))
     assert report["severe_features"] == ["StoreType_code"]
     assert report["summary"].startswith("StoreType_code (PSI ")
 
 
 def test_a_feature_missing_from_the_batch_is_refused() -> None:
-    baseline = {"features": {"Promo": {"type": "numeric", "edges": [0.5],
-                                       "proportions": [0.6, 0.4, 0.0]}}}
+    baseline = {
+        "features": {"Promo": {"type": "numeric", "edges": [0.5], "proportions": [0.6, 0.4, 0.0]}}
+    }
     with pytest.raises(drift.DriftError, match="no feature column 'Promo'"):
         drift.compare(baseline, pd.DataFrame({"Sales": [1.0]}))
 
@@ -59,20 +68,27 @@ def test_a_feature_missing_from_the_batch_is_refused() -> None:
 def test_seasonal_reference_is_the_batch_window_a_year_earlier(rossmann: pd.DataFrame) -> None:
     train = rossmann.assign(Date=pd.to_datetime(rossmann["Date"]))
     train = train[train["Date"] <= "2015-05-08"]
-    rows, described = drift.reference_window(train, "Date", pd.Timestamp("2015-06-20"),
-                                             pd.Timestamp("2015-07-31"))
-    assert described == {"mode": "seasonal", "start": "2014-06-21", "end": "2014-08-01",
-                         "rows": len(rows)}
+    rows, described = drift.reference_window(
+        train, "Date", pd.Timestamp("2015-06-20"), pd.Timestamp("2015-07-31")
+    )
+    assert described == {
+        "mode": "seasonal",
+        "start": "2014-06-21",
+        "end": "2014-08-01",
+        "rows": len(rows),
+    }
     assert rows["Date"].min() == pd.Timestamp("2014-06-21")
     assert rows["Date"].min().day_of_week == pd.Timestamp("2015-06-20").day_of_week
 
 
 def test_seasonal_reference_falls_back_when_the_data_is_shorter_than_a_year(
-        rossmann: pd.DataFrame) -> None:
+    rossmann: pd.DataFrame,
+) -> None:
     train = rossmann.assign(Date=pd.to_datetime(rossmann["Date"]))
     train = train[train["Date"].between("2015-01-01", "2015-05-08")]
-    rows, described = drift.reference_window(train, "Date", pd.Timestamp("2015-06-20"),
-                                             pd.Timestamp("2015-07-31"))
+    rows, described = drift.reference_window(
+        train, "Date", pd.Timestamp("2015-06-20"), pd.Timestamp("2015-07-31")
+    )
     assert len(rows) == len(train)
     assert described["mode"] == "training"
     assert "used the whole window" in described["note"]
@@ -80,22 +96,35 @@ def test_seasonal_reference_falls_back_when_the_data_is_shorter_than_a_year(
 
 def test_unknown_reference_mode_is_refused(rossmann: pd.DataFrame) -> None:
     with pytest.raises(drift.DriftError, match="drift reference must be one of"):
-        drift.reference_window(rossmann, "Date", pd.Timestamp("2015-06-20"),
-                               pd.Timestamp("2015-07-31"), "last-month")
+        drift.reference_window(
+            rossmann, "Date", pd.Timestamp("2015-06-20"), pd.Timestamp("2015-07-31"), "last-month"
+        )
 
 
 # ------------------------------------------------------------------ drift.py on real rows
 
 
 def run_drift(baseline_dir: Path, batch_dir: Path, out: Path) -> dict[str, Any]:
-    assert drift.main(["--baseline-dir", str(baseline_dir), "--batch-dir", str(batch_dir),
-                       "--output-dir", str(out)]) == 0
+    assert (
+        drift.main(
+            [
+                "--baseline-dir",
+                str(baseline_dir),
+                "--batch-dir",
+                str(batch_dir),
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "drift.png").stat().st_size > 0
     return json.loads((out / "drift.json").read_text())
 
 
 def test_the_batch_of_the_same_period_shows_no_severe_drift(
-        prepared: dict[str, Path], tmp_path: Path) -> None:
+    prepared: dict[str, Path], tmp_path: Path
+) -> None:
     baseline = json.loads((prepared["train"] / drift.BASELINE_FILE).read_text())
     assert baseline["reference"]["mode"] == "seasonal"
     assert "Promo" in baseline["features"] and "day_of_week" in baseline["unmonitored"]
@@ -125,12 +154,26 @@ def shifted_file(rossmann: pd.DataFrame, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_shifted_promotions_and_sales_levels_are_graded_severe(
-        shifted_file: Path, tmp_path: Path) -> None:
+    shifted_file: Path, tmp_path: Path
+) -> None:
     dirs = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
-    assert preprocess.main([
-        "--input-dir", str(shifted_file), "--train-dir", str(dirs["train"]),
-        "--validation-dir", str(dirs["validation"]), "--test-dir", str(dirs["test"]),
-        "--batch-dir", str(dirs["batch"])]) == 0
+    assert (
+        preprocess.main(
+            [
+                "--input-dir",
+                str(shifted_file),
+                "--train-dir",
+                str(dirs["train"]),
+                "--validation-dir",
+                str(dirs["validation"]),
+                "--test-dir",
+                str(dirs["test"]),
+                "--batch-dir",
+                str(dirs["batch"]),
+            ]
+        )
+        == 0
+    )
     report = run_drift(dirs["train"], dirs["batch"], tmp_path / "drift")
     severe = set(report["severe_features"])
     assert {"Promo", "roll_mean_28", "lag_42"} <= severe
@@ -139,10 +182,22 @@ def test_shifted_promotions_and_sales_levels_are_graded_severe(
     assert report["features"]["StoreType"]["grade"] == "minor"
 
 
-def test_missing_baseline_is_one_clear_error(prepared: dict[str, Path], tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    assert drift.main(["--baseline-dir", str(tmp_path), "--batch-dir", str(prepared["batch"]),
-                       "--output-dir", str(tmp_path / "out")]) == 2
+def test_missing_baseline_is_one_clear_error(
+    prepared: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        drift.main(
+            [
+                "--baseline-dir",
+                str(tmp_path),
+                "--batch-dir",
+                str(prepared["batch"]),
+                "--output-dir",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert f"drift: error: no drift_baseline.json in {tmp_path}" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -152,12 +207,23 @@ def test_missing_baseline_is_one_clear_error(prepared: dict[str, Path], tmp_path
 
 @pytest.mark.sdk
 def test_severe_drift_fails_the_execution_when_asked(
-        shifted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shifted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pipelines import run
 
     # the shifted data also hurts accuracy: relax the quality bar so the run reaches drift
-    common = ["--local", "--workdir", str(tmp_path), "--input", str(shifted_file), "--json",
-              "--param", "MaxTestMape=10", "--param", "MaxTestRmspe=10"]
+    common = [
+        "--local",
+        "--workdir",
+        str(tmp_path),
+        "--input",
+        str(shifted_file),
+        "--json",
+        "--param",
+        "MaxTestMape=10",
+        "--param",
+        "MaxTestRmspe=10",
+    ]
     assert run.main([*common]) == 0  # reported, not fatal, by default
     reported = json.loads(capsys.readouterr().out)
     assert {s["name"]: s["status"] for s in reported["steps"]}["SevereDrift"] == "Skipped"

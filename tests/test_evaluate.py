@@ -20,8 +20,21 @@ def evaluation(prepared: dict[str, Path], tmp_path_factory: pytest.TempPathFacto
         for item in prepared["model"].iterdir():
             tar.add(item, arcname=item.name)
     out = root / "out"
-    assert evaluate.main(["--model-dir", str(packed), "--test-dir", str(prepared["test"]),
-                          "--train-dir", str(prepared["train"]), "--output-dir", str(out)]) == 0
+    assert (
+        evaluate.main(
+            [
+                "--model-dir",
+                str(packed),
+                "--test-dir",
+                str(prepared["test"]),
+                "--train-dir",
+                str(prepared["train"]),
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -45,8 +58,11 @@ def test_plots_are_written(evaluation: Path) -> None:
         data = (evaluation / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000
     assert sorted(p.name for p in evaluation.iterdir()) == [
-        "error_by_series.png", "evaluation.json", "feature_importance.png",
-        "predicted_vs_actual.png"]
+        "error_by_series.png",
+        "evaluation.json",
+        "feature_importance.png",
+        "predicted_vs_actual.png",
+    ]
 
 
 def json_get_paths(node: object) -> list[str]:
@@ -70,17 +86,28 @@ def resolve(report: dict, path: str) -> object:
 
 
 @pytest.mark.sdk
-def test_condition_paths_exist_in_the_report(evaluation: Path, champion_evaluation: Path,
-                                             dev_definition: dict) -> None:
+def test_condition_paths_exist_in_the_report(
+    evaluation: Path, champion_evaluation: Path, dev_definition: dict
+) -> None:
     """What CheckQuality and CheckChampion read resolves, with and without a champion; the
     champion FailStep's paths, which only run when there is one, resolve in that report."""
-    conditions = [s["Arguments"]["Conditions"] for s in flatten_steps(dev_definition["Steps"])
-                  if s["Name"] in ("CheckQuality", "CheckChampion")]
-    messages = [s["Arguments"] for s in flatten_steps(dev_definition["Steps"])
-                if s["Name"] == "ChampionNotBeaten"]
+    conditions = [
+        s["Arguments"]["Conditions"]
+        for s in flatten_steps(dev_definition["Steps"])
+        if s["Name"] in ("CheckQuality", "CheckChampion")
+    ]
+    messages = [
+        s["Arguments"]
+        for s in flatten_steps(dev_definition["Steps"])
+        if s["Name"] == "ChampionNotBeaten"
+    ]
     paths = json_get_paths(conditions)
-    assert set(paths) == {"regression_metrics.mape.value", "regression_metrics.rmspe.value",
-                          "champion.present", "champion.mape_improvement"}
+    assert set(paths) == {
+        "regression_metrics.mape.value",
+        "regression_metrics.rmspe.value",
+        "champion.present",
+        "champion.mape_improvement",
+    }
     alone = json.loads((evaluation / "evaluation.json").read_text())
     compared = json.loads((champion_evaluation / "evaluation.json").read_text())
     for report in (alone, compared):
@@ -91,22 +118,40 @@ def test_condition_paths_exist_in_the_report(evaluation: Path, champion_evaluati
 
 
 @pytest.fixture(scope="module")
-def champion_evaluation(evaluation: Path, prepared: dict[str, Path],
-                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+def champion_evaluation(
+    evaluation: Path, prepared: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The same model evaluated with itself as the champion (packed as SageMaker stores it)."""
     out = tmp_path_factory.mktemp("champion") / "out"
     packed = evaluation.parent / "model"
-    assert evaluate.main(["--model-dir", str(packed), "--test-dir", str(prepared["test"]),
-                          "--train-dir", str(prepared["train"]), "--champion-dir", str(packed),
-                          "--output-dir", str(out), "--no-plots"]) == 0
+    assert (
+        evaluate.main(
+            [
+                "--model-dir",
+                str(packed),
+                "--test-dir",
+                str(prepared["test"]),
+                "--train-dir",
+                str(prepared["train"]),
+                "--champion-dir",
+                str(packed),
+                "--output-dir",
+                str(out),
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_without_a_champion_the_report_says_so(evaluation: Path) -> None:
     report = json.loads((evaluation / "evaluation.json").read_text())
     assert report["champion"] == {
-        "present": 0, "mape_improvement": 0.0,
-        "summary": "no approved champion: judged on the absolute thresholds alone"}
+        "present": 0,
+        "mape_improvement": 0.0,
+        "summary": "no approved champion: judged on the absolute thresholds alone",
+    }
 
 
 def test_the_champion_is_scored_on_the_same_rows(champion_evaluation: Path) -> None:
@@ -119,36 +164,64 @@ def test_the_champion_is_scored_on_the_same_rows(champion_evaluation: Path) -> N
     assert champion["trained_on"] == ["2013-01-01", "2015-05-08"]
 
 
-def test_the_no_champion_marker_means_no_champion(prepared: dict[str, Path], evaluation: Path,
-                                                  tmp_path: Path) -> None:
+def test_the_no_champion_marker_means_no_champion(
+    prepared: dict[str, Path], evaluation: Path, tmp_path: Path
+) -> None:
     from pipelines.code_assets import code_assets
 
     [(marker, name)] = code_assets().no_champion.members
     assert name == evaluate.NO_CHAMPION_FILE
     (tmp_path / "champion").mkdir()
     (tmp_path / "champion" / name).write_bytes(marker.read_bytes())
-    assert evaluate.main(["--model-dir", str(evaluation.parent / "model"),
-                          "--test-dir", str(prepared["test"]),
-                          "--train-dir", str(prepared["train"]),
-                          "--champion-dir", str(tmp_path / "champion"),
-                          "--output-dir", str(tmp_path / "out"), "--no-plots"]) == 0
+    assert (
+        evaluate.main(
+            [
+                "--model-dir",
+                str(evaluation.parent / "model"),
+                "--test-dir",
+                str(prepared["test"]),
+                "--train-dir",
+                str(prepared["train"]),
+                "--champion-dir",
+                str(tmp_path / "champion"),
+                "--output-dir",
+                str(tmp_path / "out"),
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "out" / "evaluation.json").read_text())
     assert report["champion"]["present"] == 0
 
 
 def test_a_champion_uri_that_is_not_a_model_is_refused(
-        prepared: dict[str, Path], evaluation: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    prepared: dict[str, Path], evaluation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "champion").mkdir()
     (tmp_path / "champion" / "notes.txt").write_text("not a model")
-    assert evaluate.main(["--model-dir", str(evaluation.parent / "model"),
-                          "--test-dir", str(prepared["test"]),
-                          "--train-dir", str(prepared["train"]),
-                          "--champion-dir", str(tmp_path / "champion"),
-                          "--output-dir", str(tmp_path / "out")]) == 2
+    assert (
+        evaluate.main(
+            [
+                "--model-dir",
+                str(evaluation.parent / "model"),
+                "--test-dir",
+                str(prepared["test"]),
+                "--train-dir",
+                str(prepared["train"]),
+                "--champion-dir",
+                str(tmp_path / "champion"),
+                "--output-dir",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
-    assert err.startswith(f"evaluate: error: champion input {tmp_path / 'champion'} holds "
-                          "neither model.tar.gz nor the no-champion marker NO_CHAMPION.txt")
+    assert err.startswith(
+        f"evaluate: error: champion input {tmp_path / 'champion'} holds "
+        "neither model.tar.gz nor the no-champion marker NO_CHAMPION.txt"
+    )
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -156,21 +229,29 @@ def test_champion_category_codes_are_translated_to_its_own() -> None:
     import numpy as np
     import pandas as pd
 
-    ours = {"features": [{"name": "StoreType", "type": "categorical",
-                          "categories": ["a", "b", "c"]},
-                         {"name": "Promo", "type": "numeric"}]}
+    ours = {
+        "features": [
+            {"name": "StoreType", "type": "categorical", "categories": ["a", "b", "c"]},
+            {"name": "Promo", "type": "numeric"},
+        ]
+    }
     # the champion was trained when only "b" and "c" existed, in another order
-    theirs = {"features": [{"name": "Promo", "type": "numeric"},
-                           {"name": "StoreType", "type": "categorical",
-                            "categories": ["c", "b"]}]}
+    theirs = {
+        "features": [
+            {"name": "Promo", "type": "numeric"},
+            {"name": "StoreType", "type": "categorical", "categories": ["c", "b"]},
+        ]
+    }
     frame = pd.DataFrame({"StoreType": [0.0, 1.0, 2.0, np.nan], "Promo": [1.0, 0.0, 1.0, 0.0]})
     matrix = evaluate.feature_matrix(frame, theirs, codes_from=ours)
     np.testing.assert_array_equal(matrix[:, 0], [1, 0, 1, 0])
     np.testing.assert_array_equal(matrix[:, 1], [np.nan, 1, 0, np.nan])
-    with pytest.raises(evaluate.EvaluationError,
-                       match=r"the champion model needs feature column\(s\) \['lag_7'\]"):
-        evaluate.feature_matrix(frame, {"features": [{"name": "lag_7", "type": "numeric"}]},
-                                codes_from=ours)
+    with pytest.raises(
+        evaluate.EvaluationError, match=r"the champion model needs feature column\(s\) \['lag_7'\]"
+    ):
+        evaluate.feature_matrix(
+            frame, {"features": [{"name": "lag_7", "type": "numeric"}]}, codes_from=ours
+        )
 
 
 def test_regression_metrics_by_hand() -> None:
@@ -183,11 +264,26 @@ def test_regression_metrics_by_hand() -> None:
     assert m["rmspe"] == pytest.approx(0.1)
 
 
-def test_missing_model(tmp_path: Path, prepared: dict[str, Path],
-                       capsys: pytest.CaptureFixture[str]) -> None:
-    assert evaluate.main(["--model-dir", str(tmp_path), "--test-dir", str(prepared["test"]),
-                          "--train-dir", str(prepared["train"]),
-                          "--output-dir", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == \
-        f"evaluate: error: no model.tar.gz or xgboost-model.ubj in {tmp_path}\n"
+def test_missing_model(
+    tmp_path: Path, prepared: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        evaluate.main(
+            [
+                "--model-dir",
+                str(tmp_path),
+                "--test-dir",
+                str(prepared["test"]),
+                "--train-dir",
+                str(prepared["train"]),
+                "--output-dir",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        capsys.readouterr().err
+        == f"evaluate: error: no model.tar.gz or xgboost-model.ubj in {tmp_path}\n"
+    )
     assert list((tmp_path / "out").iterdir()) == []

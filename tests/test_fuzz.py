@@ -16,10 +16,19 @@ from hypothesis import strategies as st
 
 import inference
 
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
-CONTENT_TYPES = st.sampled_from(["text/csv", "application/json", "application/jsonlines",
-                                 "text/csv; charset=utf-8", "application/x-npy", ""])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+CONTENT_TYPES = st.sampled_from(
+    [
+        "text/csv",
+        "application/json",
+        "application/jsonlines",
+        "text/csv; charset=utf-8",
+        "application/x-npy",
+        "",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +63,9 @@ def test_random_bytes(model: inference.Model, body: bytes, content_type: str) ->
 
 @FUZZ
 @given(data=st.data())
-def test_mutated_csv_rows(model: inference.Model, valid_row: list[str],
-                          data: st.DataObject) -> None:
+def test_mutated_csv_rows(
+    model: inference.Model, valid_row: list[str], data: st.DataObject
+) -> None:
     rows = []
     for _ in range(data.draw(st.integers(1, 4))):
         fields = list(valid_row)
@@ -63,8 +73,10 @@ def test_mutated_csv_rows(model: inference.Model, valid_row: list[str],
             action = data.draw(st.sampled_from(["replace", "drop", "add", "quote"]))
             index = data.draw(st.integers(0, len(fields) - 1))
             if action == "replace":
-                fields[index] = data.draw(st.text(max_size=8) | st.sampled_from(
-                    ["nan", "inf", "-inf", "1e309", "", " 3 ", "0x1f", "1,5"]))
+                fields[index] = data.draw(
+                    st.text(max_size=8)
+                    | st.sampled_from(["nan", "inf", "-inf", "1e309", "", " 3 ", "0x1f", "1,5"])
+                )
             elif action == "drop" and len(fields) > 1:
                 fields.pop(index)
             elif action == "add":
@@ -80,8 +92,9 @@ def test_mutated_csv_rows(model: inference.Model, valid_row: list[str],
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 
@@ -107,9 +120,13 @@ def test_mutated_instances(model: inference.Model, data: st.DataObject) -> None:
         assert prediction["prediction"] >= 0
 
 
-COLUMN_VALUES = st.one_of(st.none(), st.integers(-5, 10_000), st.floats(allow_nan=True),
-                          st.text(max_size=6), st.sampled_from(["2015-01-01", "2015-02-30",
-                                                                 "31/12/2015", ""]))
+COLUMN_VALUES = st.one_of(
+    st.none(),
+    st.integers(-5, 10_000),
+    st.floats(allow_nan=True),
+    st.text(max_size=6),
+    st.sampled_from(["2015-01-01", "2015-02-30", "31/12/2015", ""]),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -117,13 +134,15 @@ COLUMN_VALUES = st.one_of(st.none(), st.integers(-5, 10_000), st.floats(allow_na
 def test_data_validation(data: st.DataObject) -> None:
     """A valid little frame with some cells and columns mutated."""
     days = data.draw(st.integers(30, 60))
-    frame = pd.DataFrame({
-        "Date": [d.strftime("%Y-%m-%d") for d in pd.date_range("2015-01-01", periods=days)] * 2,
-        "Store": [1] * days + [2] * days,
-        "Sales": np.arange(2 * days, dtype=float) * 10 + 100,
-        "Open": 1,
-        "Promo": 0,
-    })
+    frame = pd.DataFrame(
+        {
+            "Date": [d.strftime("%Y-%m-%d") for d in pd.date_range("2015-01-01", periods=days)] * 2,
+            "Store": [1] * days + [2] * days,
+            "Sales": np.arange(2 * days, dtype=float) * 10 + 100,
+            "Open": 1,
+            "Promo": 0,
+        }
+    )
     for _ in range(data.draw(st.integers(0, 4))):
         column = data.draw(st.sampled_from(list(frame.columns)))
         row = data.draw(st.integers(0, len(frame) - 1))

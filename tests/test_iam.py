@@ -39,8 +39,11 @@ def test_policies_are_valid_iam(which: str, capsys: pytest.CaptureFixture[str]) 
 def test_scope(which: str, capsys: pytest.CaptureFixture[str]) -> None:
     document = policy(capsys, which, *SECURE)
     # actions that take no resource type in IAM, so can only be granted on "*"
-    wildcard_ok = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
-                   "sagemaker:ListModelPackages"}
+    wildcard_ok = {
+        "ecr:GetAuthorizationToken",
+        "cloudwatch:PutMetricData",
+        "sagemaker:ListModelPackages",
+    }
     for actions, resources, condition in statements(document):
         assert not any(a.endswith(":*") or a == "*" for a in actions)
         if resources == ["*"]:
@@ -48,18 +51,20 @@ def test_scope(which: str, capsys: pytest.CaptureFixture[str]) -> None:
         for resource in resources:
             if resource.startswith("arn:aws:s3:::"):
                 assert resource.startswith("arn:aws:s3:::store-sales-forecast-prod")
-                assert resource in ("arn:aws:s3:::store-sales-forecast-prod",) or \
-                    resource.startswith("arn:aws:s3:::store-sales-forecast-prod/"
-                                        "store-sales-forecast/")
+                assert resource in (
+                    "arn:aws:s3:::store-sales-forecast-prod",
+                ) or resource.startswith(
+                    "arn:aws:s3:::store-sales-forecast-prod/store-sales-forecast/"
+                )
             if resource.startswith("arn:aws:sagemaker:"):
                 assert resource.startswith("arn:aws:sagemaker:eu-west-1:123456789012:")
         if "iam:PassRole" in actions:
             assert resources == [ROLE]
-            assert condition == {"StringEquals": {"iam:PassedToService":
-                                                  "sagemaker.amazonaws.com"}}
+            assert condition == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
         if "s3:ListBucket" in actions:
-            assert all(p.startswith("store-sales-forecast/")
-                       for p in condition["StringLike"]["s3:prefix"])
+            assert all(
+                p.startswith("store-sales-forecast/") for p in condition["StringLike"]["s3:prefix"]
+            )
 
 
 def test_execution_role_specifics(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,27 +72,41 @@ def test_execution_role_specifics(capsys: pytest.CaptureFixture[str]) -> None:
     sids = {s["Sid"]: s for s in document["Statement"]}
     assert sids["RegisterInOwnGroup"]["Resource"] == [
         "arn:aws:sagemaker:eu-west-1:123456789012:model-package/store-sales-forecast-prod/*",
-        "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/store-sales-forecast-prod"]
+        "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/store-sales-forecast-prod",
+    ]
     assert sids["PullXGBoostImage"]["Resource"] == [
-        "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"]
+        "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
+    ]
     assert "UseConfiguredKmsKey" not in sids and "JobsInVpcNeedNetworkInterfaces" not in sids
 
 
-def test_kms_and_vpc_only_when_configured(capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kms_and_vpc_only_when_configured(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pipelines.settings import load_settings
 
-    settings = load_settings("prod", {"role_arn": ROLE, "security": {
-        "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/abcd", "subnets": ["subnet-1"],
-        "security_group_ids": ["sg-1"]}})
+    settings = load_settings(
+        "prod",
+        {
+            "role_arn": ROLE,
+            "security": {
+                "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/abcd",
+                "subnets": ["subnet-1"],
+                "security_group_ids": ["sg-1"],
+            },
+        },
+    )
     document = iam.execution_role_policy(
-        settings, "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5")
+        settings, "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    )
     sids = {s["Sid"]: s for s in document["Statement"]}
     assert sids["UseConfiguredKmsKey"]["Resource"] == [
-        "arn:aws:kms:eu-west-1:123456789012:key/abcd"]
+        "arn:aws:kms:eu-west-1:123456789012:key/abcd"
+    ]
     assert "ec2:CreateNetworkInterface" in sids["JobsInVpcNeedNetworkInterfaces"]["Action"]
     assert {s["Sid"] for s in iam.publisher_policy(settings)["Statement"]} >= {
-        "UseConfiguredKmsKey"}
+        "UseConfiguredKmsKey"
+    }
 
 
 def test_needs_the_role(capsys: pytest.CaptureFixture[str]) -> None:

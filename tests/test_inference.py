@@ -29,8 +29,9 @@ def invoke(body: bytes | str, content_type: str, accept: str) -> bytes:
     return inference.output_fn(inference.predict_fn(data, inference._current_model), accept)
 
 
-def test_csv_matches_the_booster_on_the_sales_scale(model: inference.Model, batch: pd.DataFrame,
-                                                    prepared: dict[str, Path]) -> None:
+def test_csv_matches_the_booster_on_the_sales_scale(
+    model: inference.Model, batch: pd.DataFrame, prepared: dict[str, Path]
+) -> None:
     features = batch.iloc[:50, 2:]  # Batch Transform's input filter drops Store and Date
     body = features.to_csv(header=False, index=False)
     out = np.loadtxt(invoke(body.encode(), "text/csv", "text/csv").decode().splitlines())
@@ -41,16 +42,19 @@ def test_csv_matches_the_booster_on_the_sales_scale(model: inference.Model, batc
     assert out.min() > 1000  # store-day sales, not log sales
 
 
-def test_json_named_fields_any_order_with_keys_echoed(model: inference.Model,
-                                                      batch: pd.DataFrame) -> None:
+def test_json_named_fields_any_order_with_keys_echoed(
+    model: inference.Model, batch: pd.DataFrame
+) -> None:
     row = batch.iloc[0]
     fields = dict(zip(model.features, row.iloc[2:].tolist(), strict=True))
     instance = {"Store": int(row[0]), "Date": row[1], **dict(reversed(list(fields.items())))}
     instance["StoreType"] = model_category(model, "StoreType", fields["StoreType"])
-    reply = json.loads(invoke(json.dumps({"instances": [instance]}), "application/json",
-                              "application/json"))
-    csv_reply = float(invoke(",".join("" if pd.isna(v) else str(v) for v in row.iloc[2:]),
-                             "text/csv", "text/csv"))
+    reply = json.loads(
+        invoke(json.dumps({"instances": [instance]}), "application/json", "application/json")
+    )
+    csv_reply = float(
+        invoke(",".join("" if pd.isna(v) else str(v) for v in row.iloc[2:]), "text/csv", "text/csv")
+    )
     assert reply["predictions"][0]["Store"] == int(row[0])
     assert reply["predictions"][0]["Date"] == row[1]
     assert reply["predictions"][0]["prediction"] == pytest.approx(csv_reply, rel=1e-4)
@@ -63,9 +67,11 @@ def model_category(model: inference.Model, name: str, code: float) -> str:
 
 def test_jsonlines(model: inference.Model, batch: pd.DataFrame) -> None:
     lines = "\n".join(
-        json.dumps(dict(zip(model.features, [None if pd.isna(v) else v for v in r.iloc[2:]],
-                            strict=True)))
-        for _, r in batch.iloc[:3].iterrows())
+        json.dumps(
+            dict(zip(model.features, [None if pd.isna(v) else v for v in r.iloc[2:]], strict=True))
+        )
+        for _, r in batch.iloc[:3].iterrows()
+    )
     out = invoke(lines, "application/jsonlines", "application/jsonlines").decode().splitlines()
     assert len(out) == 3 and all("prediction" in json.loads(line) for line in out)
 
@@ -83,8 +89,9 @@ def test_jsonlines(model: inference.Model, batch: pd.DataFrame) -> None:
         (b"x", "application/x-npy", 415, "unsupported content type 'application/x-npy'"),
     ],
 )
-def test_bad_requests_are_client_errors(model: inference.Model, body: bytes, content_type: str,
-                                        status: int, message: str) -> None:
+def test_bad_requests_are_client_errors(
+    model: inference.Model, body: bytes, content_type: str, status: int, message: str
+) -> None:
     with pytest.raises(inference.RequestError) as err:
         inference.input_fn(body, content_type)
     assert err.value.status_code == status
@@ -104,8 +111,9 @@ def test_unknown_and_wrongly_typed_fields(model: inference.Model) -> None:
     with pytest.raises(inference.RequestError, match=unknown):
         inference.input_fn(json.dumps({"instances": [{**base, "colour": 1}]}), "application/json")
     with pytest.raises(inference.RequestError, match="instance 0, field 'Promo': 'yes' is not"):
-        inference.input_fn(json.dumps({"instances": [{**base, "Promo": "yes"}]}),
-                           "application/json")
+        inference.input_fn(
+            json.dumps({"instances": [{**base, "Promo": "yes"}]}), "application/json"
+        )
 
 
 def test_payload_limit_and_accept(model: inference.Model, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,6 +128,7 @@ def test_payload_limit_and_accept(model: inference.Model, monkeypatch: pytest.Mo
 
 def test_unseen_category_label_is_missing_not_an_error(model: inference.Model) -> None:
     base = {name: 1.0 for name in model.features}
-    decoded = inference.input_fn(json.dumps({"instances": [{**base, "StoreType": "zz"}]}),
-                                 "application/json")
+    decoded = inference.input_fn(
+        json.dumps({"instances": [{**base, "StoreType": "zz"}]}), "application/json"
+    )
     assert np.isnan(decoded.values[0, model.features.index("StoreType")])

@@ -32,10 +32,20 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("local-runs")
 
 
-def run_json(definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str],
-             *extra: str) -> tuple[int, dict[str, Any]]:
-    code = run.main(["--local", "--definition", str(definition_file), "--workdir",
-                     str(workdir), "--json", *extra])
+def run_json(
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, Any]]:
+    code = run.main(
+        [
+            "--local",
+            "--definition",
+            str(definition_file),
+            "--workdir",
+            str(workdir),
+            "--json",
+            *extra,
+        ]
+    )
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -44,17 +54,24 @@ def statuses(result: dict[str, Any]) -> dict[str, tuple[str, bool | None]]:
 
 
 def test_first_run_succeeds_registers_and_forecasts(
-        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, result = run_json(definition_file, workdir, capsys)
     assert code == 0, result["failure_reason"]
     assert result["status"] == "Succeeded" and result["failure_reason"] is None
     assert statuses(result) == {
-        "Preprocess": ("Succeeded", False), "Train": ("Succeeded", False),
-        "Evaluate": ("Succeeded", False), "CheckQuality": ("Succeeded", None),
-        "RegisterModel": ("Succeeded", None), "CreateModel": ("Succeeded", None),
-        "BatchTransform": ("Succeeded", False), "ModelQualityFail": ("Skipped", None),
-        "MonitorDrift": ("Succeeded", False), "CheckDrift": ("Succeeded", None),
-        "SevereDrift": ("Skipped", None), "CheckChampion": ("Succeeded", None),
+        "Preprocess": ("Succeeded", False),
+        "Train": ("Succeeded", False),
+        "Evaluate": ("Succeeded", False),
+        "CheckQuality": ("Succeeded", None),
+        "RegisterModel": ("Succeeded", None),
+        "CreateModel": ("Succeeded", None),
+        "BatchTransform": ("Succeeded", False),
+        "ModelQualityFail": ("Skipped", None),
+        "MonitorDrift": ("Succeeded", False),
+        "CheckDrift": ("Succeeded", None),
+        "SevereDrift": ("Skipped", None),
+        "CheckChampion": ("Succeeded", None),
         "ChampionNotBeaten": ("Skipped", None),
     }
     assert result["metrics"]["mape"]["value"] <= 0.082
@@ -80,11 +97,15 @@ def test_first_run_succeeds_registers_and_forecasts(
 
 
 def test_second_run_hits_the_cache_and_registers_version_2(
-        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, result = run_json(definition_file, workdir, capsys)
     assert code == 0
-    jobs = {n: s for n, s in statuses(result).items()
-            if n in ("Preprocess", "Train", "Evaluate", "BatchTransform")}
+    jobs = {
+        n: s
+        for n, s in statuses(result).items()
+        if n in ("Preprocess", "Train", "Evaluate", "BatchTransform")
+    }
     assert jobs == {n: ("Succeeded", True) for n in jobs}
     assert result["model_package"]["ModelPackageVersion"] == 2
     assert run.main(["registry", "--workdir", str(workdir), "list"]) == 0
@@ -93,17 +114,24 @@ def test_second_run_hits_the_cache_and_registers_version_2(
 
 
 def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
-        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, result = run_json(definition_file, workdir, capsys, "--param", "MaxDepth=6")
     assert code == 0
     hits = {n: hit for n, (_, hit) in statuses(result).items() if hit is not None}
     # the drift check reads preprocess outputs only: its inputs did not change
-    assert hits == {"Preprocess": True, "Train": False, "Evaluate": False,
-                    "BatchTransform": False, "MonitorDrift": True}
+    assert hits == {
+        "Preprocess": True,
+        "Train": False,
+        "Evaluate": False,
+        "BatchTransform": False,
+        "MonitorDrift": True,
+    }
 
 
 def test_quality_gate_fails_the_run_with_metric_and_threshold(
-        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, result = run_json(definition_file, workdir, capsys, "--param", "MaxTestMape=0.01")
     assert code == 1
     assert result["status"] == "Failed"
@@ -120,7 +148,8 @@ def test_quality_gate_fails_the_run_with_metric_and_threshold(
 
 
 def test_failing_script_stops_downstream_and_keeps_the_log(
-        definition_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("Date,Store,Sales,Open\n2015-01-01,1,100,1\n2015-01-01,1,120,1\n")
     code, result = run_json(definition_file, tmp_path / "work", capsys, "--input", str(bad))
@@ -128,16 +157,19 @@ def test_failing_script_stops_downstream_and_keeps_the_log(
     got = statuses(result)
     assert got["Preprocess"] == ("Failed", False)
     assert {got[n][0] for n in ("Train", "Evaluate", "CheckQuality")} == {"NotRun"}
-    assert result["failure_reason"].startswith("Preprocess: the job exited with status 2: "
-                                               "preprocess: error: 2 rows share the same")
+    assert result["failure_reason"].startswith(
+        "Preprocess: the job exited with status 2: preprocess: error: 2 rows share the same"
+    )
     log = Path(next(s["log"] for s in result["steps"] if s["name"] == "Preprocess"))
     assert "2 rows share the same series and date" in log.read_text()
 
 
-def test_table_output(definition_file: Path, workdir: Path,
-                      capsys: pytest.CaptureFixture[str]) -> None:
-    assert run.main(["--local", "--definition", str(definition_file), "--workdir",
-                     str(workdir)]) == 0
+def test_table_output(
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run.main(["--local", "--definition", str(definition_file), "--workdir", str(workdir)]) == 0
+    )
     out = capsys.readouterr()
     assert "Pipeline execution local-" in out.out and ": Succeeded in" in out.out
     assert "MAPE" in out.out and "registered: store-sales-forecast version" in out.out
@@ -146,21 +178,30 @@ def test_table_output(definition_file: Path, workdir: Path,
 
 
 def test_registry_approve(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run.main(["registry", "--workdir", str(workdir), "approve",
-                     "store-sales-forecast", "1"]) == 0
+    assert (
+        run.main(["registry", "--workdir", str(workdir), "approve", "store-sales-forecast", "1"])
+        == 0
+    )
     assert capsys.readouterr().out.endswith("model-package/store-sales-forecast/1: Approved\n")
-    assert run.main(["registry", "--workdir", str(workdir), "approve",
-                     "store-sales-forecast", "99"]) == 2
+    assert (
+        run.main(["registry", "--workdir", str(workdir), "approve", "store-sales-forecast", "99"])
+        == 2
+    )
     assert "has versions 1.." in capsys.readouterr().err
 
 
 def test_champion_rule_refuses_a_worse_model_with_the_reason(
-        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # version 1 (default hyperparameters, test MAPE 0.0735) was approved just above
-    before = len(json.loads((workdir / "registry" / "registry.json").read_text())
-                 ["groups"]["store-sales-forecast"]["versions"])
-    code, result = run_json(definition_file, workdir, capsys,
-                            "--param", "MaxDepth=3", "--param", "NumRound=60")
+    before = len(
+        json.loads((workdir / "registry" / "registry.json").read_text())["groups"][
+            "store-sales-forecast"
+        ]["versions"]
+    )
+    code, result = run_json(
+        definition_file, workdir, capsys, "--param", "MaxDepth=3", "--param", "NumRound=60"
+    )
     assert code == 1
     assert result["champion"]["version"] == 1
     champion = result["evaluation"]["champion"]
@@ -181,7 +222,8 @@ def test_champion_rule_refuses_a_worse_model_with_the_reason(
 
 
 def test_champion_rule_registers_a_model_at_least_as_good(
-        definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, result = run_json(definition_file, workdir, capsys)
     assert code == 0, result["failure_reason"]
     champion = result["evaluation"]["champion"]
@@ -192,17 +234,37 @@ def test_champion_rule_registers_a_model_at_least_as_good(
     assert code == 1
     assert "is below MinImprovement 0.05 " in result["failure_reason"]
     # and "none" runs without a champion
-    code, result = run_json(definition_file, workdir, capsys,
-                            "--param", "ChampionModelDataUri=none", "--param",
-                            "MinImprovement=0.05")
+    code, result = run_json(
+        definition_file,
+        workdir,
+        capsys,
+        "--param",
+        "ChampionModelDataUri=none",
+        "--param",
+        "MinImprovement=0.05",
+    )
     assert code == 0 and result["champion"] is None
     assert result["evaluation"]["champion"]["present"] == 0
 
 
-def test_bad_parameter_is_refused_before_running(definition_file: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    assert run.main(["--local", "--definition", str(definition_file), "--workdir",
-                     str(tmp_path), "--param", "MaxDepth=abc"]) == 2
-    assert capsys.readouterr().err == \
-        "run: error: --param MaxDepth='abc': expected a integer value\n"
+def test_bad_parameter_is_refused_before_running(
+    definition_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run.main(
+            [
+                "--local",
+                "--definition",
+                str(definition_file),
+                "--workdir",
+                str(tmp_path),
+                "--param",
+                "MaxDepth=abc",
+            ]
+        )
+        == 2
+    )
+    assert (
+        capsys.readouterr().err == "run: error: --param MaxDepth='abc': expected a integer value\n"
+    )
     assert not (tmp_path / "executions").exists()

@@ -20,27 +20,63 @@ def resolver(properties: dict | None = None, files: dict | None = None) -> Resol
 
 def test_path_tokens() -> None:
     assert path_tokens("ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri") == [
-        "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri"]
+        "ProcessingOutputConfig",
+        "Outputs",
+        "train",
+        "S3Output",
+        "S3Uri",
+    ]
     assert path_tokens("FinalMetricDataList[0].Value") == ["FinalMetricDataList", 0, "Value"]
     with pytest.raises(ExpressionError, match="cannot parse"):
         path_tokens("Outputs[train]")
 
 
 def test_get_join_jsonget() -> None:
-    props = {"Prep": {"ProcessingOutputConfig": {"Outputs": {"train": {
-        "S3Output": {"S3Uri": "s3://b/t"}}}}}}
+    props = {
+        "Prep": {
+            "ProcessingOutputConfig": {"Outputs": {"train": {"S3Output": {"S3Uri": "s3://b/t"}}}}
+        }
+    }
     files = {("Eval", "Report"): {"metrics": {"mape": {"value": 0.08}}, "list": [5, 6]}}
     r = resolver(props, files)
-    assert r.resolve({"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}) \
+    assert (
+        r.resolve({"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"})
         == "s3://b/t"
-    assert r.resolve({"Std:Join": {"On": "/", "Values": [
-        "s3://b", {"Get": "Execution.PipelineExecutionId"}, {"Get": "Parameters.Threshold"},
-        {"Get": "Parameters.Flag"}]}}) == "s3://b/exec-1/0.1/true"
-    get = {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
-                           "Path": "metrics.mape.value"}}
+    )
+    assert (
+        r.resolve(
+            {
+                "Std:Join": {
+                    "On": "/",
+                    "Values": [
+                        "s3://b",
+                        {"Get": "Execution.PipelineExecutionId"},
+                        {"Get": "Parameters.Threshold"},
+                        {"Get": "Parameters.Flag"},
+                    ],
+                }
+            }
+        )
+        == "s3://b/exec-1/0.1/true"
+    )
+    get = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
+            "Path": "metrics.mape.value",
+        }
+    }
     assert r.resolve(get) == 0.08
-    assert r.resolve({"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
-                                      "Path": "list[1]"}}) == 6
+    assert (
+        r.resolve(
+            {
+                "Std:JsonGet": {
+                    "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
+                    "Path": "list[1]",
+                }
+            }
+        )
+        == 6
+    )
     with pytest.raises(ExpressionError, match="no 'rmse'"):
         r.resolve({**get, "Std:JsonGet": {**get["Std:JsonGet"], "Path": "metrics.rmse.value"}})
     with pytest.raises(ExpressionError, match="step 'Nope' has not run"):
@@ -52,17 +88,30 @@ def test_get_join_jsonget() -> None:
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [
-        ({"Type": "LessThanOrEqualTo", "LeftValue": 0.1, "RightValue":
-          {"Get": "Parameters.Threshold"}}, True),
+        (
+            {
+                "Type": "LessThanOrEqualTo",
+                "LeftValue": 0.1,
+                "RightValue": {"Get": "Parameters.Threshold"},
+            },
+            True,
+        ),
         ({"Type": "LessThan", "LeftValue": 0.1, "RightValue": 0.1}, False),
         ({"Type": "GreaterThan", "LeftValue": 2, "RightValue": 1}, True),
         ({"Type": "GreaterThanOrEqualTo", "LeftValue": 1, "RightValue": 1.0}, True),
         ({"Type": "Equals", "LeftValue": {"Get": "Parameters.Name"}, "RightValue": "x"}, True),
         ({"Type": "In", "QueryValue": 3, "Values": [1, 2, 3]}, True),
         ({"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": 1, "RightValue": 1}}, False),
-        ({"Type": "Or", "Conditions": [
-            {"Type": "Equals", "LeftValue": 1, "RightValue": 2},
-            {"Type": "Equals", "LeftValue": 1, "RightValue": 1}]}, True),
+        (
+            {
+                "Type": "Or",
+                "Conditions": [
+                    {"Type": "Equals", "LeftValue": 1, "RightValue": 2},
+                    {"Type": "Equals", "LeftValue": 1, "RightValue": 1},
+                ],
+            },
+            True,
+        ),
     ],
 )
 def test_conditions(condition: dict, expected: bool) -> None:
@@ -70,10 +119,16 @@ def test_conditions(condition: dict, expected: bool) -> None:
 
 
 def test_unsupported_step_type_is_refused_up_front() -> None:
-    definition = {"Steps": [{"Name": "Prep", "Type": "Processing", "Arguments": {}},
-                            {"Name": "Notify", "Type": "Lambda", "Arguments": {}}]}
-    with pytest.raises(DefinitionError, match="step 'Notify' has type 'Lambda', which the "
-                                              "local runner does not support"):
+    definition = {
+        "Steps": [
+            {"Name": "Prep", "Type": "Processing", "Arguments": {}},
+            {"Name": "Notify", "Type": "Lambda", "Arguments": {}},
+        ]
+    }
+    with pytest.raises(
+        DefinitionError,
+        match="step 'Notify' has type 'Lambda', which the local runner does not support",
+    ):
         plan(definition)
 
 
@@ -131,17 +186,26 @@ class EchoHandler:
 
 
 def test_transform_join_and_filters() -> None:
-    spec = {"split_type": "Line", "content_type": "text/csv", "accept": "text/csv",
-            "batch_strategy": "MultiRecord", "max_payload_mb": 0.00002,
-            "data_processing": {"InputFilter": "$[2:]", "JoinSource": "Input",
-                                "OutputFilter": "$[0,1,-1]"}}
+    spec = {
+        "split_type": "Line",
+        "content_type": "text/csv",
+        "accept": "text/csv",
+        "batch_strategy": "MultiRecord",
+        "max_payload_mb": 0.00002,
+        "data_processing": {
+            "InputFilter": "$[2:]",
+            "JoinSource": "Input",
+            "OutputFilter": "$[0,1,-1]",
+        },
+    }
     text = "1,2015-01-01,1,2\n2,2015-01-02,3,4\n3,2015-01-03,5,6\n"
     out = tw.transform_object(EchoHandler, None, text, spec, "batch.csv")  # type: ignore[arg-type]
     assert out == ["1,2015-01-01,3.0", "2,2015-01-02,7.0", "3,2015-01-03,11.0"]
 
 
 def test_definition_cache_key_follows_what_changes_the_definition(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from pipelines.run import definition_cache_key
 
     dev = definition_cache_key("dev")

@@ -13,17 +13,25 @@ import pytest
 COLS = pp.ColumnConfig()
 
 
-def frame(days: int = 140, stores: tuple[int, ...] = (1, 2),
-          start: str = "2015-01-01") -> pd.DataFrame:
+def frame(
+    days: int = 140, stores: tuple[int, ...] = (1, 2), start: str = "2015-01-01"
+) -> pd.DataFrame:
     """A small frame shaped like Rossmann: closed on Sundays, promo on Mondays."""
     dates = pd.date_range(start, periods=days, freq="D")
     rows = []
     for store in stores:
         for i, d in enumerate(dates):
             open_ = d.day_of_week != 6
-            rows.append({"Date": d.strftime("%Y-%m-%d"), "Store": store,
-                         "Sales": (1000 * store + 10 * i) if open_ else 0, "Open": int(open_),
-                         "Promo": int(d.day_of_week == 0), "StoreType": "a" if store == 1 else "b"})
+            rows.append(
+                {
+                    "Date": d.strftime("%Y-%m-%d"),
+                    "Store": store,
+                    "Sales": (1000 * store + 10 * i) if open_ else 0,
+                    "Open": int(open_),
+                    "Promo": int(d.day_of_week == 0),
+                    "StoreType": "a" if store == 1 else "b",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -39,8 +47,9 @@ def test_lag_values_come_from_horizon_days_back_and_never_from_the_test_window()
     test = out.test
     assert test["Date"].min() == pd.Timestamp(out.schema["windows"]["test"][0])
     row = test[(test["Store"] == 1)].iloc[-1]
-    source = data[(data["Store"] == 1) & (pd.to_datetime(data["Date"]) ==
-                                           row["Date"] - pd.Timedelta(days=14))]
+    source = data[
+        (data["Store"] == 1) & (pd.to_datetime(data["Date"]) == row["Date"] - pd.Timedelta(days=14))
+    ]
     sales = float(source["Sales"].iloc[0])
     if sales > 0:
         assert row["lag_14"] == pytest.approx(np.log1p(sales))
@@ -87,8 +96,9 @@ def test_categories_fitted_on_training_window_and_new_ones_are_missing() -> None
 
 
 def test_short_series_is_kept_with_missing_history() -> None:
-    data = pd.concat([frame(days=140, stores=(1,)),
-                      frame(days=20, stores=(3,), start="2015-05-01")])
+    data = pd.concat(
+        [frame(days=140, stores=(1,)), frame(days=20, stores=(3,), start="2015-05-01")]
+    )
     out = pp.build_features(data, COLS, horizon=14)
     assert any("fewer than 14 training rows" in n for n in out.notes)
     assert (out.batch["Store"] == 3).any()
@@ -105,8 +115,13 @@ def test_other_column_names_and_two_series_keys() -> None:
     data = frame().rename(columns={"Date": "day", "Sales": "units", "Store": "shop"})
     data["region"] = "north"
     data["notes"] = [f"free text {i}" for i in range(len(data))]
-    cols = pp.ColumnConfig(date_column="day", series_columns=("shop", "region"),
-                           target_column="units", open_column="Open", ignore_columns=("notes",))
+    cols = pp.ColumnConfig(
+        date_column="day",
+        series_columns=("shop", "region"),
+        target_column="units",
+        open_column="Open",
+        ignore_columns=("notes",),
+    )
     out = pp.build_features(data, cols, horizon=14)
     assert list(out.batch.columns[:3]) == ["shop", "region", "day"]
     assert out.schema["series_columns"] == ["shop", "region"]
@@ -117,14 +132,22 @@ def test_other_column_names_and_two_series_keys() -> None:
     ("mutate", "message"),
     [
         (lambda d: d.drop(columns=["Sales"]), "missing required column(s) ['Sales']"),
-        (lambda d: d.assign(Date=d["Date"].where(d.index != 5, "31/31/2015")),
-         "column 'Date': unparsable date '31/31/2015' at row 6"),
-        (lambda d: d.assign(Sales=d["Sales"].astype(object).where(d.index != 3, "lots")),
-         "column 'Sales': non-numeric value 'lots' at row 4"),
-        (lambda d: d.assign(Sales=d["Sales"].where(d.index != 7, -5)),
-         "column 'Sales': negative value -5 at row 8"),
-        (lambda d: pd.concat([d, d.iloc[[10]]], ignore_index=True),
-         "2 rows share the same series and date"),
+        (
+            lambda d: d.assign(Date=d["Date"].where(d.index != 5, "31/31/2015")),
+            "column 'Date': unparsable date '31/31/2015' at row 6",
+        ),
+        (
+            lambda d: d.assign(Sales=d["Sales"].astype(object).where(d.index != 3, "lots")),
+            "column 'Sales': non-numeric value 'lots' at row 4",
+        ),
+        (
+            lambda d: d.assign(Sales=d["Sales"].where(d.index != 7, -5)),
+            "column 'Sales': negative value -5 at row 8",
+        ),
+        (
+            lambda d: pd.concat([d, d.iloc[[10]]], ignore_index=True),
+            "2 rows share the same series and date",
+        ),
     ],
 )
 def test_bad_data_is_named(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -178,11 +201,20 @@ def test_a_very_wide_row_is_named(tmp_path: Path) -> None:
     assert "Expected 6 fields in line 6, saw 5006" in str(err.value)
 
 
-def test_main_on_real_rossmann(tmp_path: Path, rossmann_file: Path,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_on_real_rossmann(
+    tmp_path: Path, rossmann_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dirs = {n: tmp_path / n for n in ("train", "validation", "test", "batch")}
-    assert pp.main(["--input-dir", str(rossmann_file), *[a for n, d in dirs.items()
-                                                           for a in (f"--{n}-dir", str(d))]]) == 0
+    assert (
+        pp.main(
+            [
+                "--input-dir",
+                str(rossmann_file),
+                *[a for n, d in dirs.items() for a in (f"--{n}-dir", str(d))],
+            ]
+        )
+        == 0
+    )
     assert "rows train=72052 validation=3427 test=3654 batch=3654" in capsys.readouterr().out
     schema = json.loads((dirs["train"] / "feature_schema.json").read_text())
     assert schema["windows"]["test"] == ["2015-06-20", "2015-07-31"]
@@ -200,10 +232,25 @@ def test_main_bad_input_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     bad = tmp_path / "bad.csv"
     frame().drop(columns=["Open"]).to_csv(bad, index=False)
     out = tmp_path / "out"
-    assert pp.main(["--input-dir", str(bad), "--train-dir", str(out / "train"),
-                    "--validation-dir", str(out / "v"), "--test-dir", str(out / "t"),
-                    "--batch-dir", str(out / "b")]) == 2
+    assert (
+        pp.main(
+            [
+                "--input-dir",
+                str(bad),
+                "--train-dir",
+                str(out / "train"),
+                "--validation-dir",
+                str(out / "v"),
+                "--test-dir",
+                str(out / "t"),
+                "--batch-dir",
+                str(out / "b"),
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err == (
         "preprocess: error: missing required column(s) ['Open']; the data has "
-        "['Date', 'Store', 'Sales', 'Promo', 'StoreType']\n")
+        "['Date', 'Store', 'Sales', 'Promo', 'StoreType']\n"
+    )
     assert not out.exists()

@@ -42,22 +42,45 @@ CODE = "s3://bucket/code/fault.py"
 
 def step(name: str, mode: str, source: object, timeout: int = 600) -> dict:
     return {
-        "Name": name, "Type": "Processing", "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"},
+        "Name": name,
+        "Type": "Processing",
+        "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"},
         "Arguments": {
             "AppSpecification": {
-                "ImageUri": "local", "ContainerEntrypoint": [
-                    "python3", "/opt/ml/processing/input/code/fault.py"],
-                "ContainerArguments": [mode, "/opt/ml/processing/output"]},
+                "ImageUri": "local",
+                "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/fault.py"],
+                "ContainerArguments": [mode, "/opt/ml/processing/output"],
+            },
             "ProcessingInputs": [
-                {"InputName": "code", "S3Input": {"S3Uri": CODE,
-                                                  "LocalPath": "/opt/ml/processing/input/code"}},
-                {"InputName": "data", "S3Input": {"S3Uri": source,
-                                                  "LocalPath": "/opt/ml/processing/input/data"}},
+                {
+                    "InputName": "code",
+                    "S3Input": {"S3Uri": CODE, "LocalPath": "/opt/ml/processing/input/code"},
+                },
+                {
+                    "InputName": "data",
+                    "S3Input": {"S3Uri": source, "LocalPath": "/opt/ml/processing/input/data"},
+                },
             ],
-            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "S3Output": {
-                "S3Uri": {"Std:Join": {"On": "/", "Values": [
-                    "s3://bucket/executions", {"Get": "Execution.PipelineExecutionId"}, name]}},
-                "LocalPath": "/opt/ml/processing/output"}}]},
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "out",
+                        "S3Output": {
+                            "S3Uri": {
+                                "Std:Join": {
+                                    "On": "/",
+                                    "Values": [
+                                        "s3://bucket/executions",
+                                        {"Get": "Execution.PipelineExecutionId"},
+                                        name,
+                                    ],
+                                }
+                            },
+                            "LocalPath": "/opt/ml/processing/output",
+                        },
+                    }
+                ]
+            },
             "StoppingCondition": {"MaxRuntimeInSeconds": timeout},
         },
     }
@@ -65,10 +88,14 @@ def step(name: str, mode: str, source: object, timeout: int = 600) -> dict:
 
 def definition(first_mode: str, second_mode: str = "ok", timeout: int = 600) -> dict:
     first_out = {"Get": "Steps.First.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
-    return {"Version": "2020-12-01", "Parameters": [], "Steps": [
-        step("First", first_mode, "s3://bucket/data/", timeout),
-        step("Second", second_mode, first_out),
-    ]}
+    return {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [
+            step("First", first_mode, "s3://bucket/data/", timeout),
+            step("Second", second_mode, first_out),
+        ],
+    }
 
 
 @pytest.fixture
@@ -104,7 +131,8 @@ def test_failing_job_keeps_its_log_and_stops_downstream(workdir: Path) -> None:
     result = LocalRunner(definition("fail"), workdir).run()
     assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
     assert result.failure_reason.startswith(
-        "First: the job exited with status 3: script: error: something went wrong; log: ")
+        "First: the job exited with status 3: script: error: something went wrong; log: "
+    )
     assert not list((workdir / "cache").rglob("*.json"))  # nothing cached for a failure
     # the failed job's partial output never reached (local) S3
     assert not (workdir / "s3" / "bucket" / "executions").exists()
@@ -112,8 +140,14 @@ def test_failing_job_keeps_its_log_and_stops_downstream(workdir: Path) -> None:
 
 def test_progress_lines_of_parallel_steps_never_interleave(workdir: Path) -> None:
     # two independent steps run at once on the runner's worker threads
-    both = {"Version": "2020-12-01", "Parameters": [], "Steps": [
-        step("Left", "ok", "s3://bucket/data/"), step("Right", "ok", "s3://bucket/data/")]}
+    both = {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [
+            step("Left", "ok", "s3://bucket/data/"),
+            step("Right", "ok", "s3://bucket/data/"),
+        ],
+    }
     active: list[str] = []
     overlapped: list[str] = []
     lines: list[str] = []
@@ -130,17 +164,31 @@ def test_progress_lines_of_parallel_steps_never_interleave(workdir: Path) -> Non
     assert statuses(result) == {"Left": "Succeeded", "Right": "Succeeded"}
     assert overlapped == []
     assert sorted(line.split(" in ")[0] for line in lines) == [
-        "Left: running", "Left: succeeded", "Right: running", "Right: succeeded"]
+        "Left: running",
+        "Left: succeeded",
+        "Right: running",
+        "Right: succeeded",
+    ]
 
 
 def test_interrupted_run_resumes_from_the_cache(workdir: Path) -> None:
     path = workdir / "definition.json"
     path.write_text(json.dumps(definition("ok", "sleep")))
-    argv = [sys.executable, "-m", "pipelines.run", "--local", "--definition", str(path),
-            "--workdir", str(workdir), "--json"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pipelines.run",
+        "--local",
+        "--definition",
+        str(path),
+        "--workdir",
+        str(workdir),
+        "--json",
+    ]
     env = {**os.environ, "FAULT_SLEEP": "60"}
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 60
     log = None
     while time.time() < deadline and log is None:
@@ -156,12 +204,19 @@ def test_interrupted_run_resumes_from_the_cache(workdir: Path) -> None:
     assert process.returncode == 1, err
     result = json.loads(out)
     assert result["failure_reason"].startswith("interrupted (Ctrl-C)")
-    assert {s["name"]: s["status"] for s in result["steps"]} == {"First": "Succeeded",
-                                                                 "Second": "Failed"}
+    assert {s["name"]: s["status"] for s in result["steps"]} == {
+        "First": "Succeeded",
+        "Second": "Failed",
+    }
     assert "mode sleep" in log.read_text()  # the log is kept
     # the next run resumes: First comes from the cache, Second runs (quickly this time)
-    again = subprocess.run(argv, capture_output=True, text=True, check=False,
-                           env={k: v for k, v in os.environ.items() if k != "FAULT_SLEEP"})
+    again = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "FAULT_SLEEP"},
+    )
     assert again.returncode == 0, again.stderr
     steps = {s["name"]: (s["status"], s["cache_hit"]) for s in json.loads(again.stdout)["steps"]}
     assert steps == {"First": ("Succeeded", True), "Second": ("Succeeded", False)}

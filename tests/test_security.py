@@ -8,14 +8,21 @@ from pathlib import Path
 from conftest import REPO
 
 SHIPPED = ("pipelines", "processing_scripts", "training_scripts", "inference", "benchmarks")
-UNSAFE = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|cloudpickle|dill|shelve)\b"
-                    r"|\b(pickle|joblib|cloudpickle|dill)\.(load|loads|dump|dumps)\b", re.M)
+UNSAFE = re.compile(
+    r"^\s*(import|from)\s+(pickle|cPickle|joblib|cloudpickle|dill|shelve)\b"
+    r"|\b(pickle|joblib|cloudpickle|dill)\.(load|loads|dump|dumps)\b",
+    re.M,
+)
 
 
 def test_no_pickle_or_joblib_in_the_code() -> None:
-    offenders = [f"{path.relative_to(REPO)}:{text[:m.start()].count(chr(10)) + 1}"
-                 for folder in SHIPPED for path in sorted((REPO / folder).rglob("*.py"))
-                 for text in [path.read_text()] for m in UNSAFE.finditer(text)]
+    offenders = [
+        f"{path.relative_to(REPO)}:{text[: m.start()].count(chr(10)) + 1}"
+        for folder in SHIPPED
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for text in [path.read_text()]
+        for m in UNSAFE.finditer(text)
+    ]
     assert offenders == []
 
 

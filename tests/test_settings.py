@@ -31,8 +31,9 @@ def test_error_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "qa.toml").write_text('region = "mars"\n')
     with pytest.raises(SettingsError) as err:
         load_settings("qa", profiles_dir=tmp_path)
-    assert str(err.value) == (f"{tmp_path / 'qa.toml'}: setting 'region': 'mars' is not an "
-                              "AWS region like 'eu-west-1'")
+    assert str(err.value) == (
+        f"{tmp_path / 'qa.toml'}: setting 'region': 'mars' is not an AWS region like 'eu-west-1'"
+    )
 
 
 def test_unknown_key_is_refused(tmp_path: Path) -> None:
@@ -50,8 +51,10 @@ def test_unknown_key_is_refused(tmp_path: Path) -> None:
         ({"role_arn": "arn:aws:iam::1:role/x"}, "setting 'role_arn'"),
         ({"instances": {"training_type": "m5.large"}}, "setting 'instances.training_type'"),
         ({"parameters": {"max_test_mape": -0.1}}, "setting 'parameters.max_test_mape'"),
-        ({"parameters": {"model_approval_status": "Yes"}},
-         "setting 'parameters.model_approval_status'"),
+        (
+            {"parameters": {"model_approval_status": "Yes"}},
+            "setting 'parameters.model_approval_status'",
+        ),
         ({"parameters": {"test_start_date": "June"}}, "setting 'parameters.test_start_date'"),
     ],
 )

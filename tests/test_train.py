@@ -22,8 +22,9 @@ def test_model_dir_holds_model_and_schema(prepared: dict[str, Path]) -> None:
     assert booster.num_boosted_rounds() == report["validation"]["best_iteration"] + 1
 
 
-def test_sourcedir_run_ships_the_inference_handler(prepared: dict[str, Path],
-                                                   tmp_path: Path) -> None:
+def test_sourcedir_run_ships_the_inference_handler(
+    prepared: dict[str, Path], tmp_path: Path
+) -> None:
     """Run train.py from the staged sourcedir.tar.gz, as the XGBoost container does."""
     import io
     import os
@@ -36,27 +37,57 @@ def test_sourcedir_run_ships_the_inference_handler(prepared: dict[str, Path],
     code = tmp_path / "code"
     with tarfile.open(fileobj=io.BytesIO(code_assets().training.payload)) as tar:
         tar.extractall(code, filter="data")
-    env = {**os.environ, "SM_CHANNEL_TRAIN": str(prepared["train"]),
-           "SM_CHANNEL_VALIDATION": str(prepared["validation"]),
-           "SM_MODEL_DIR": str(tmp_path / "model")}
-    result = subprocess.run([sys.executable, "train.py", "--num_round", "20"], cwd=code,
-                            env=env, capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "SM_CHANNEL_TRAIN": str(prepared["train"]),
+        "SM_CHANNEL_VALIDATION": str(prepared["validation"]),
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+    }
+    result = subprocess.run(
+        [sys.executable, "train.py", "--num_round", "20"],
+        cwd=code,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
-        "code", "feature_schema.json", "training_report.json", "xgboost-model.ubj"]
-    assert (tmp_path / "model" / "code" / "inference.py").read_bytes() == \
-        (code / "inference.py").read_bytes()
+        "code",
+        "feature_schema.json",
+        "training_report.json",
+        "xgboost-model.ubj",
+    ]
+    assert (tmp_path / "model" / "code" / "inference.py").read_bytes() == (
+        code / "inference.py"
+    ).read_bytes()
 
 
-def test_sm_environment_and_toolkit_arguments(prepared: dict[str, Path], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_sm_environment_and_toolkit_arguments(
+    prepared: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("SM_CHANNEL_TRAIN", str(prepared["train"]))
     monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(prepared["validation"]))
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
     # what the XGBoost toolkit passes: underscores, plus its own sagemaker_* entries
-    assert train.main(["--num_round", "30", "--max_depth", "4", "--eta", "0.3",
-                       "--sagemaker_program", "train.py"]) == 0
+    assert (
+        train.main(
+            [
+                "--num_round",
+                "30",
+                "--max_depth",
+                "4",
+                "--eta",
+                "0.3",
+                "--sagemaker_program",
+                "train.py",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert "ignoring unknown arguments ['--sagemaker_program', 'train.py']" in out.err
     lines = out.out.splitlines()
@@ -67,26 +98,57 @@ def test_sm_environment_and_toolkit_arguments(prepared: dict[str, Path], tmp_pat
 
 def test_same_seed_same_model(prepared: dict[str, Path], tmp_path: Path) -> None:
     for name in ("a", "b"):
-        assert train.main(["--train", str(prepared["train"]),
-                           "--validation", str(prepared["validation"]),
-                           "--model-dir", str(tmp_path / name), "--num_round", "20"]) == 0
-    assert (tmp_path / "a" / "xgboost-model.ubj").read_bytes() == \
-        (tmp_path / "b" / "xgboost-model.ubj").read_bytes()
+        assert (
+            train.main(
+                [
+                    "--train",
+                    str(prepared["train"]),
+                    "--validation",
+                    str(prepared["validation"]),
+                    "--model-dir",
+                    str(tmp_path / name),
+                    "--num_round",
+                    "20",
+                ]
+            )
+            == 0
+        )
+    assert (tmp_path / "a" / "xgboost-model.ubj").read_bytes() == (
+        tmp_path / "b" / "xgboost-model.ubj"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--max_depth", "0"], "hyperparameter max_depth=0 is out of range: expected between 1 "
-                               "and 20"),
+        (
+            ["--max_depth", "0"],
+            "hyperparameter max_depth=0 is out of range: expected between 1 and 20",
+        ),
         (["--eta", "2"], "hyperparameter eta=2.0 is out of range: expected in (0, 1]"),
     ],
 )
-def test_bad_hyperparameters(prepared: dict[str, Path], tmp_path: Path, args: list[str],
-                             message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert train.main(["--train", str(prepared["train"]), "--validation",
-                       str(prepared["validation"]), "--model-dir", str(tmp_path / "m"),
-                       *args]) == 2
+def test_bad_hyperparameters(
+    prepared: dict[str, Path],
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        train.main(
+            [
+                "--train",
+                str(prepared["train"]),
+                "--validation",
+                str(prepared["validation"]),
+                "--model-dir",
+                str(tmp_path / "m"),
+                *args,
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err == f"train: error: {message}\n"
     assert not (tmp_path / "m").exists()
 
@@ -96,15 +158,38 @@ def test_wrong_type_hyperparameter(capsys: pytest.CaptureFixture[str]) -> None:
     assert "argument --num_round/--num-round: invalid int value: 'many'" in capsys.readouterr().err
 
 
-def test_missing_and_empty_channels(prepared: dict[str, Path], tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert train.main(["--train", str(prepared["train"]), "--validation",
-                       str(tmp_path / "nope"), "--model-dir", str(tmp_path / "m")]) == 2
+def test_missing_and_empty_channels(
+    prepared: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        train.main(
+            [
+                "--train",
+                str(prepared["train"]),
+                "--validation",
+                str(tmp_path / "nope"),
+                "--model-dir",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
     assert "channel 'validation': folder" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert train.main(["--train", str(empty), "--validation", str(prepared["validation"]),
-                       "--model-dir", str(tmp_path / "m")]) == 2
+    assert (
+        train.main(
+            [
+                "--train",
+                str(empty),
+                "--validation",
+                str(prepared["validation"]),
+                "--model-dir",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
     assert "channel 'train': no feature_schema.json" in capsys.readouterr().err
     no_rows = tmp_path / "no_rows"
     shutil.copytree(prepared["validation"], no_rows)
@@ -112,7 +197,18 @@ def test_missing_and_empty_channels(prepared: dict[str, Path], tmp_path: Path,
 
     frame = pd.read_parquet(no_rows / "validation.parquet")
     frame.iloc[:0].to_parquet(no_rows / "validation.parquet")
-    assert train.main(["--train", str(prepared["train"]), "--validation", str(no_rows),
-                       "--model-dir", str(tmp_path / "m")]) == 2
+    assert (
+        train.main(
+            [
+                "--train",
+                str(prepared["train"]),
+                "--validation",
+                str(no_rows),
+                "--model-dir",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
     assert "channel 'validation':" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()

@@ -26,8 +26,9 @@ NAME = "store-sales-forecast-dev"
 def aws() -> Iterator[dict]:
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
         s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket=BUCKET,
-                         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
         sm = boto3.client("sagemaker", region_name="eu-west-1")
         yield {"s3": s3, "sm": sm}
 
@@ -38,16 +39,18 @@ def count_updates(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     original = upsert.publish
 
     def spying_publish(settings, definition, sm, s3):  # type: ignore[no-untyped-def]
-        sm.meta.events.register("before-call.sagemaker.UpdatePipeline",
-                                lambda **_: calls.append("UpdatePipeline"))
+        sm.meta.events.register(
+            "before-call.sagemaker.UpdatePipeline", lambda **_: calls.append("UpdatePipeline")
+        )
         return original(settings, definition, sm, s3)
 
     monkeypatch.setattr(upsert, "publish", spying_publish)
     return calls
 
 
-def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_then_update_then_no_op(
+    aws: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     updates = count_updates(monkeypatch)
     assert upsert.main(["--role-arn", ROLE]) == 0
     out, err = capsys.readouterr()
@@ -60,8 +63,11 @@ def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatc
     # code staged under content-addressed keys
     keys = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET)["Contents"]}
     root = f"s3://{BUCKET}/store-sales-forecast"
-    assert {uri.removeprefix(f"s3://{BUCKET}/") for a in code_assets().all()
-            for uri, _ in a.objects(root)} == keys
+    assert {
+        uri.removeprefix(f"s3://{BUCKET}/")
+        for a in code_assets().all()
+        for uri, _ in a.objects(root)
+    } == keys
 
     assert upsert.main(["--role-arn", ROLE]) == 0
     assert "unchanged" in capsys.readouterr().err
@@ -70,8 +76,9 @@ def test_create_then_update_then_no_op(aws: dict, monkeypatch: pytest.MonkeyPatc
     assert upsert.main(["--role-arn", ROLE, "--description", "a new description"]) == 0
     assert "updated" in capsys.readouterr().err
     assert updates == ["UpdatePipeline"]
-    assert aws["sm"].describe_pipeline(PipelineName=NAME)["PipelineDescription"] == \
-        "a new description"
+    assert (
+        aws["sm"].describe_pipeline(PipelineName=NAME)["PipelineDescription"] == "a new description"
+    )
 
 
 def test_code_is_uploaded_only_when_missing(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,42 +93,68 @@ def test_tags_from_profile_and_command_line(aws: dict, capsys: pytest.CaptureFix
     assert upsert.main(["--role-arn", ROLE, "--tag", "team=forecasting", "--tag", "cost=42"]) == 0
     arn = capsys.readouterr().out.strip()
     tags = {t["Key"]: t["Value"] for t in aws["sm"].list_tags(ResourceArn=arn)["Tags"]}
-    assert tags == {"environment": "dev", "project": "store-sales-forecast",
-                    "team": "forecasting", "cost": "42"}
+    assert tags == {
+        "environment": "dev",
+        "project": "store-sales-forecast",
+        "team": "forecasting",
+        "cost": "42",
+    }
 
 
 def test_start_with_overrides(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    assert upsert.main(["--role-arn", ROLE, "--start", "--param", "MaxDepth=6",
-                        "--param", "MaxTestMape=0.1", "--param",
-                        "ModelApprovalStatus=Approved"]) == 0
+    assert (
+        upsert.main(
+            [
+                "--role-arn",
+                ROLE,
+                "--start",
+                "--param",
+                "MaxDepth=6",
+                "--param",
+                "MaxTestMape=0.1",
+                "--param",
+                "ModelApprovalStatus=Approved",
+            ]
+        )
+        == 0
+    )
     execution = capsys.readouterr().out.strip().splitlines()[-1]
     params = aws["sm"].list_pipeline_parameters_for_execution(PipelineExecutionArn=execution)
     assert {p["Name"]: p["Value"] for p in params["PipelineParameters"]} == {
-        "MaxDepth": "6", "MaxTestMape": "0.1", "ModelApprovalStatus": "Approved"}
+        "MaxDepth": "6",
+        "MaxTestMape": "0.1",
+        "ModelApprovalStatus": "Approved",
+    }
 
 
 def register(sm, status: str, model_data: str) -> str:  # type: ignore[no-untyped-def]
     """A model package version in moto's registry (standing in for SageMaker's)."""
     arn: str = sm.create_model_package(
-        ModelPackageGroupName="store-sales-forecast", ModelApprovalStatus=status,
+        ModelPackageGroupName="store-sales-forecast",
+        ModelApprovalStatus=status,
         InferenceSpecification={
             "Containers": [{"Image": "xgboost:3.0-5", "ModelDataUrl": model_data}],
-            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
-        })["ModelPackageArn"]
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
     return arn
 
 
-def started_parameters(aws: dict, capsys: pytest.CaptureFixture[str], *extra: str
-                       ) -> tuple[dict[str, str], str]:
+def started_parameters(
+    aws: dict, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[dict[str, str], str]:
     assert upsert.main(["--role-arn", ROLE, "--start", *extra]) == 0
     out, err = capsys.readouterr()
     params = aws["sm"].list_pipeline_parameters_for_execution(
-        PipelineExecutionArn=out.strip().splitlines()[-1])["PipelineParameters"]
+        PipelineExecutionArn=out.strip().splitlines()[-1]
+    )["PipelineParameters"]
     return {p["Name"]: p["Value"] for p in params}, err
 
 
 def test_start_passes_the_latest_approved_version_as_champion(
-        aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    aws: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
     sm = aws["sm"]
     params, err = started_parameters(aws, capsys)  # no group yet: no champion
     assert "ChampionModelDataUri" not in params and "champion: none" in err
@@ -136,8 +169,9 @@ def test_start_passes_the_latest_approved_version_as_champion(
     assert f"champion: version 2 ({second})" in err
 
     # the person's choice wins; "none" means the default (the no-champion marker)
-    params, _ = started_parameters(aws, capsys, "--param",
-                                   "ChampionModelDataUri=s3://models/v1/model.tar.gz")
+    params, _ = started_parameters(
+        aws, capsys, "--param", "ChampionModelDataUri=s3://models/v1/model.tar.gz"
+    )
     assert params == {"ChampionModelDataUri": "s3://models/v1/model.tar.gz"}
     params, _ = started_parameters(aws, capsys, "--param", "ChampionModelDataUri=none")
     assert params == {}
@@ -159,8 +193,9 @@ def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture
         ("MaxDepth", "expected NAME=VALUE"),
     ],
 )
-def test_rejected_overrides_make_no_aws_call(param: str, message: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_rejected_overrides_make_no_aws_call(
+    param: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # No mock_aws here: any AWS call would fail with a connection error, not this message.
     assert upsert.main(["--role-arn", ROLE, "--start", "--param", param]) == 2
     err = capsys.readouterr().err
@@ -189,35 +224,45 @@ def test_publish_needs_a_role(aws: dict, capsys: pytest.CaptureFixture[str]) -> 
     assert "publishing needs the pipeline's execution role" in capsys.readouterr().err
 
 
-def test_role_from_environment(aws: dict, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_role_from_environment(
+    aws: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", ROLE)
     assert upsert.main([]) == 0
     assert aws["sm"].describe_pipeline(PipelineName=NAME)["RoleArn"] == ROLE
 
 
-def test_no_credentials(monkeypatch: pytest.MonkeyPatch,
-                        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "AWS_SECURITY_TOKEN"):
+def test_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     assert upsert.main(["--role-arn", ROLE]) == 1
     err = capsys.readouterr().err
-    assert err == ("upsert: error: no AWS credentials found: configure them (aws configure, "
-                   "AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); --dry-run needs "
-                   "none\n")
+    assert err == (
+        "upsert: error: no AWS credentials found: configure them (aws configure, "
+        "AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); --dry-run needs "
+        "none\n"
+    )
 
 
-def test_access_denied_is_one_line(aws: dict, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_access_denied_is_one_line(
+    aws: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from botocore.exceptions import ClientError
 
     def deny(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         # stands in for IAM refusing s3:PutObject on the bucket
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}},
-                          "PutObject")
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "PutObject"
+        )
 
     monkeypatch.setattr(upsert, "publish", deny)
     assert upsert.main(["--role-arn", ROLE]) == 1
@@ -254,9 +299,14 @@ class FailingExecution:
         return {"PipelineExecutionStatus": "Failed", "FailureReason": "Step failure"}
 
     def get_paginator(self, name: str) -> object:
-        steps = [{"StepName": "Train", "StepStatus": "Failed" if self.polls >= 2 else "Executing",
-                  "FailureReason": "AlgorithmError: train: error: channel 'validation': no rows"},
-                 {"StepName": "Preprocess", "StepStatus": "Succeeded"}]
+        steps = [
+            {
+                "StepName": "Train",
+                "StepStatus": "Failed" if self.polls >= 2 else "Executing",
+                "FailureReason": "AlgorithmError: train: error: channel 'validation': no rows",
+            },
+            {"StepName": "Preprocess", "StepStatus": "Succeeded"},
+        ]
 
         class Pages:
             def paginate(self, **_: object) -> list[dict]:
@@ -268,17 +318,20 @@ class FailingExecution:
 def test_wait_reports_the_failed_step(capsys: pytest.CaptureFixture[str]) -> None:
     status, reason = upsert.wait_for_execution(FailingExecution(), "arn:execution", 0)
     assert status == "Failed"
-    assert reason == "step Train failed: AlgorithmError: train: error: channel 'validation': " \
-                     "no rows"
+    assert (
+        reason == "step Train failed: AlgorithmError: train: error: channel 'validation': no rows"
+    )
     progress = capsys.readouterr().err
     assert "  Train: Executing\n" in progress and "  Train: Failed\n" in progress
 
 
-def test_wait_failure_exits_non_zero(aws: dict, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_wait_failure_exits_non_zero(
+    aws: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     real_wait = upsert.wait_for_execution
-    monkeypatch.setattr(upsert, "wait_for_execution",
-                        lambda sm, arn, poll: real_wait(FailingExecution(), arn, 0))
+    monkeypatch.setattr(
+        upsert, "wait_for_execution", lambda sm, arn, poll: real_wait(FailingExecution(), arn, 0)
+    )
     assert upsert.main(["--role-arn", ROLE, "--start", "--wait"]) == 1
     assert "execution Failed: step Train failed: AlgorithmError" in capsys.readouterr().err
 
@@ -288,13 +341,16 @@ def test_throttling_after_retries_is_one_line() -> None:
 
     from pipelines import aws
 
-    error = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
-                        "UpdatePipeline")
-    assert aws.explain(error) == \
-        "AWS kept throttling UpdatePipeline after 8 attempts; retry later"
-    expired = ClientError({"Error": {"Code": "ExpiredTokenException", "Message": "x"}},
-                          "DescribePipeline")
-    assert aws.explain(expired) == \
-        "the AWS credentials have expired (DescribePipeline): refresh them and retry"
+    error = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "UpdatePipeline"
+    )
+    assert aws.explain(error) == "AWS kept throttling UpdatePipeline after 8 attempts; retry later"
+    expired = ClientError(
+        {"Error": {"Code": "ExpiredTokenException", "Message": "x"}}, "DescribePipeline"
+    )
+    assert (
+        aws.explain(expired)
+        == "the AWS credentials have expired (DescribePipeline): refresh them and retry"
+    )
     client = aws.client(aws.session("eu-west-1"), "sagemaker")
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}

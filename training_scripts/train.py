@@ -119,7 +119,9 @@ def matrix(frame: pd.DataFrame, schema: dict[str, Any], channel: str) -> xgb.DMa
         raise TrainingError(f"channel {channel!r}: feature column(s) {missing} are missing")
     target = frame[schema["target_column"]].to_numpy(dtype="float64")
     return xgb.DMatrix(
-        frame[names].to_numpy(dtype="float32"), label=np.log1p(target), feature_names=names,
+        frame[names].to_numpy(dtype="float32"),
+        label=np.log1p(target),
+        feature_names=names,
         nthread=-1,
     )
 
@@ -167,17 +169,22 @@ def train(
     metrics = sales_metrics(validation_frame[schema["target_column"]].to_numpy(), predicted)
     if hp.refit:
         started = time.perf_counter()
-        both = matrix(pd.concat([train_frame, validation_frame], ignore_index=True), schema,
-                      "train+validation")
+        both = matrix(
+            pd.concat([train_frame, validation_frame], ignore_index=True),
+            schema,
+            "train+validation",
+        )
         booster = xgb.train(hp.xgboost_params(threads), both, num_boost_round=best + 1)
         seconds += time.perf_counter() - started
-    metrics.update({"best_iteration": int(best), "fit_seconds": seconds,
-                    "refit_on_validation": bool(hp.refit)})
+    metrics.update(
+        {"best_iteration": int(best), "fit_seconds": seconds, "refit_on_validation": bool(hp.refit)}
+    )
     return booster, metrics
 
 
-def save_model(booster: xgb.Booster, schema: dict[str, Any], report: dict[str, Any],
-               model_dir: Path) -> None:
+def save_model(
+    booster: xgb.Booster, schema: dict[str, Any], report: dict[str, Any], model_dir: Path
+) -> None:
     """Write model, schema and training report, replacing the folder's content atomically
     enough for a job: everything is written to a temporary folder first."""
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -204,16 +211,24 @@ def save_model(booster: xgb.Booster, schema: dict[str, Any], report: dict[str, A
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Hyperparameters]:
     defaults = Hyperparameters()
     parser = argparse.ArgumentParser(description="Train the XGBoost sales forecasting model.")
-    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN",
-                                                          "/opt/ml/input/data/train"))
-    parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION",
-                                                               "/opt/ml/input/data/validation"))
+    parser.add_argument(
+        "--train", default=os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
+    )
+    parser.add_argument(
+        "--validation",
+        default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+    )
     parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("SM_NUM_CPUS", "0")),
-                        help="XGBoost threads; 0 means all cores")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("SM_NUM_CPUS", "0")),
+        help="XGBoost threads; 0 means all cores",
+    )
     for name, value in asdict(defaults).items():
-        parser.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name,
-                            type=type(value), default=value)
+        parser.add_argument(
+            f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=type(value), default=value
+        )
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         # The toolkit may pass hyperparameters of its own (sagemaker_*); say so, don't fail.
@@ -232,20 +247,26 @@ def main(argv: list[str] | None = None) -> int:
         schema = load_schema(Path(args.train))
         train_frame = load_channel(Path(args.train), TRAIN_FILE, "train")
         validation_frame = load_channel(Path(args.validation), VALIDATION_FILE, "validation")
-        booster, metrics = train(train_frame, validation_frame, schema, hp,
-                                 threads=args.threads or (os.cpu_count() or 1))
+        booster, metrics = train(
+            train_frame, validation_frame, schema, hp, threads=args.threads or (os.cpu_count() or 1)
+        )
     except TrainingError as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
     print(f"validation-mape={metrics['mape']:.6f}")
     print(f"validation-rmspe={metrics['rmspe']:.6f}")
     print(f"best-iteration={metrics['best_iteration']}")
-    report = {"hyperparameters": asdict(hp), "validation": metrics,
-              "xgboost_version": xgb.__version__, "rows": {"train": len(train_frame),
-                                                           "validation": len(validation_frame)}}
+    report = {
+        "hyperparameters": asdict(hp),
+        "validation": metrics,
+        "xgboost_version": xgb.__version__,
+        "rows": {"train": len(train_frame), "validation": len(validation_frame)},
+    }
     save_model(booster, schema, report, Path(args.model_dir))
-    print(f"train: saved {MODEL_FILE} ({metrics['best_iteration'] + 1} trees, "
-          f"{metrics['fit_seconds']:.1f}s) to {args.model_dir}")
+    print(
+        f"train: saved {MODEL_FILE} ({metrics['best_iteration'] + 1} trees, "
+        f"{metrics['fit_seconds']:.1f}s) to {args.model_dir}"
+    )
     return 0
 
 

@@ -57,9 +57,13 @@ class Resolver:
         read_property_file: (step, property file name) -> parsed JSON document.
     """
 
-    def __init__(self, parameters: dict[str, Any], execution: dict[str, Any],
-                 step_properties: dict[str, dict[str, Any]],
-                 read_property_file: Callable[[str, str], Any]) -> None:
+    def __init__(
+        self,
+        parameters: dict[str, Any],
+        execution: dict[str, Any],
+        step_properties: dict[str, dict[str, Any]],
+        read_property_file: Callable[[str, str], Any],
+    ) -> None:
         self.parameters = parameters
         self.execution = execution
         self.step_properties = step_properties

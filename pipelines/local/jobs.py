@@ -58,8 +58,9 @@ class JobContext:
         return path
 
 
-def run_subprocess(ctx: JobContext, command: list[str], env: dict[str, str], cwd: Path,
-                   timeout: float | None) -> str:
+def run_subprocess(
+    ctx: JobContext, command: list[str], env: dict[str, str], cwd: Path, timeout: float | None
+) -> str:
     """Run the job's process, tee its output to the job log, honour MaxRuntimeInSeconds.
 
     Returns the log text. Raises JobFailed naming the exit status, signal or timeout.
@@ -71,8 +72,14 @@ def run_subprocess(ctx: JobContext, command: list[str], env: dict[str, str], cwd
         log.flush()
         # The job's own entrypoint from the definition, as a container would run it; an
         # argument list, never a shell (bandit B603).
-        process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log,  # nosec B603
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(  # nosec B603
+            command,
+            cwd=cwd,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         with _RUNNING_LOCK:
             _RUNNING.add(process)
         try:
@@ -80,8 +87,9 @@ def run_subprocess(ctx: JobContext, command: list[str], env: dict[str, str], cwd
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            raise JobFailed(f"{ctx.step}: stopped after MaxRuntimeInSeconds={timeout:g}; "
-                            f"log: {ctx.log_path}") from None
+            raise JobFailed(
+                f"{ctx.step}: stopped after MaxRuntimeInSeconds={timeout:g}; log: {ctx.log_path}"
+            ) from None
         except BaseException:  # Ctrl-C: stop the job too, keep its log
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -93,8 +101,11 @@ def run_subprocess(ctx: JobContext, command: list[str], env: dict[str, str], cwd
     if code != 0:
         reason = _last_error_line(text)
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        raise JobFailed(f"{ctx.step}: the job {how}" + (f": {reason}" if reason else "")
-                        + f"; log: {ctx.log_path}")
+        raise JobFailed(
+            f"{ctx.step}: the job {how}"
+            + (f": {reason}" if reason else "")
+            + f"; log: {ctx.log_path}"
+        )
     return text
 
 
@@ -133,23 +144,25 @@ def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
             raise JobFailed(f"{ctx.step}: input {item['InputName']!r}: {exc}") from None
     outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for item in outputs:
-        Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True,
-                                                                       exist_ok=True)
+        Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
     app = args["AppSpecification"]
     command = _python([ctx.container_path(c) for c in app.get("ContainerEntrypoint", [])])
     command += [ctx.container_path(str(a)) for a in app.get("ContainerArguments", [])]
     env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
     run_subprocess(ctx, command, env, ctx.sandbox, _max_runtime(args))
     for item in outputs:
-        ctx.s3.upload_dir(Path(ctx.container_path(item["S3Output"]["LocalPath"])),
-                          item["S3Output"]["S3Uri"])
+        ctx.s3.upload_dir(
+            Path(ctx.container_path(item["S3Output"]["LocalPath"])), item["S3Output"]["S3Uri"]
+        )
     return {
         "ProcessingJobName": ctx.job_name,
         "ProcessingJobStatus": "Completed",
         "ProcessingOutputConfig": {
             "Outputs": {
-                item["OutputName"]: {"OutputName": item["OutputName"],
-                                     "S3Output": dict(item["S3Output"])}
+                item["OutputName"]: {
+                    "OutputName": item["OutputName"],
+                    "S3Output": dict(item["S3Output"]),
+                }
                 for item in outputs
             }
         },
@@ -207,12 +220,17 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     program = hps.get("sagemaker_program")
     submit = hps.get("sagemaker_submit_directory")
     if not program or not submit:
-        raise JobFailed(f"{ctx.step}: only framework script mode is supported "
-                        "(sagemaker_program and sagemaker_submit_directory hyperparameters)")
+        raise JobFailed(
+            f"{ctx.step}: only framework script mode is supported "
+            "(sagemaker_program and sagemaker_submit_directory hyperparameters)"
+        )
     code = root / "code"
     code.mkdir(parents=True, exist_ok=True)
-    source = Path(ctx.container_path(submit)) if submit.startswith(CONTAINER_ROOT) \
+    source = (
+        Path(ctx.container_path(submit))
+        if submit.startswith(CONTAINER_ROOT)
         else ctx.s3.path(submit)
+    )
     with tarfile.open(source) as tar:
         tar.extractall(code, filter="data")
     model_dir, output_dir = root / "model", root / "output" / "data"
@@ -221,12 +239,20 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     config = root / "input" / "config"
     config.mkdir(parents=True, exist_ok=True)
     (config / "hyperparameters.json").write_text(json.dumps(hps))
-    (config / "inputdataconfig.json").write_text(json.dumps(
-        {c["ChannelName"]: {"ContentType": c.get("ContentType", ""),
-                            "TrainingInputMode": c.get("InputMode", "File")}
-         for c in args.get("InputDataConfig", [])}))
-    (config / "resourceconfig.json").write_text(json.dumps(
-        {"current_host": "algo-1", "hosts": ["algo-1"]}))
+    (config / "inputdataconfig.json").write_text(
+        json.dumps(
+            {
+                c["ChannelName"]: {
+                    "ContentType": c.get("ContentType", ""),
+                    "TrainingInputMode": c.get("InputMode", "File"),
+                }
+                for c in args.get("InputDataConfig", [])
+            }
+        )
+    )
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]})
+    )
     user_hps = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
     env = {
         "SM_MODEL_DIR": str(model_dir),
@@ -247,15 +273,17 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         **{f"SM_HP_{k.upper()}": v for k, v in user_hps.items()},
         **{k: str(v) for k, v in (args.get("Environment") or {}).items()},
     }
-    log = run_subprocess(ctx, [sys.executable, program, *_toolkit_args(hps)], env, code,
-                         _max_runtime(args))
+    log = run_subprocess(
+        ctx, [sys.executable, program, *_toolkit_args(hps)], env, code, _max_runtime(args)
+    )
     base = f"{args['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{ctx.job_name}/output"
     artifact = f"{base}/model.tar.gz"
     _pack(model_dir, ctx.s3.path(artifact))
     if any(output_dir.iterdir()):
         _pack(output_dir, ctx.s3.path(f"{base}/output.tar.gz"))
-    metrics = final_metrics(log, args.get("AlgorithmSpecification", {})
-                            .get("MetricDefinitions", []))
+    metrics = final_metrics(
+        log, args.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
+    )
     return {
         "TrainingJobName": ctx.job_name,
         "TrainingJobStatus": "Completed",
@@ -315,9 +343,13 @@ def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) 
     }
     spec_path = ctx.sandbox / "transform.json"
     spec_path.write_text(json.dumps(spec, indent=2))
-    run_subprocess(ctx, [sys.executable, "-m", "pipelines.local.transform_worker",
-                         str(spec_path)], env, Path.cwd(),
-                   float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 0)) or None)
+    run_subprocess(
+        ctx,
+        [sys.executable, "-m", "pipelines.local.transform_worker", str(spec_path)],
+        env,
+        Path.cwd(),
+        float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 0)) or None,
+    )
     ctx.s3.upload_dir(staging, output_uri)
     return {
         "TransformJobName": ctx.job_name,

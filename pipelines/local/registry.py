@@ -48,7 +48,7 @@ class Registry:
                 "ModelPackageGroupName": group,
                 "ModelPackageVersion": number,
                 "ModelPackageArn": f"arn:aws:sagemaker:{region}:local:model-package/"
-                                   f"{group.lower()}/{number}",
+                f"{group.lower()}/{number}",
                 "ModelApprovalStatus": status,
                 "CreationTime": datetime.now(UTC).isoformat(timespec="seconds"),
                 **{k: v for k, v in package.items() if k != "ModelApprovalStatus"},
@@ -62,16 +62,18 @@ class Registry:
 
     def set_status(self, group: str, version: int, status: str) -> dict[str, Any]:
         if status not in APPROVAL_STATUSES:
-            raise RegistryError(f"approval status {status!r} is not one of "
-                                f"{list(APPROVAL_STATUSES)}")
+            raise RegistryError(
+                f"approval status {status!r} is not one of {list(APPROVAL_STATUSES)}"
+            )
         with self._lock:
             document = self._load()
             if group not in document["groups"]:
                 raise RegistryError(f"no model package group {group!r} in {self.path}")
             versions = document["groups"][group]["versions"]
             if not 1 <= version <= len(versions):
-                raise RegistryError(f"group {group!r} has versions 1..{len(versions)}, "
-                                    f"not {version}")
+                raise RegistryError(
+                    f"group {group!r} has versions 1..{len(versions)}, not {version}"
+                )
             versions[version - 1]["ModelApprovalStatus"] = status
             self._save(document)
             entry: dict[str, Any] = versions[version - 1]

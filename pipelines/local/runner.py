@@ -33,13 +33,18 @@ from pipelines.local.expressions import ExpressionError, Resolver
 from pipelines.local.registry import Registry
 from pipelines.local.storage import LocalS3
 
-SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Model",
-             "Transform")
+SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Model", "Transform")
 CACHE_KEYS = {
     "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
     "Training": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig", "Environment"),
-    "Transform": ("ModelName", "TransformInput", "DataProcessing", "Environment",
-                  "BatchStrategy", "MaxPayloadInMB"),
+    "Transform": (
+        "ModelName",
+        "TransformInput",
+        "DataProcessing",
+        "Environment",
+        "BatchStrategy",
+        "MaxPayloadInMB",
+    ),
 }
 
 
@@ -88,15 +93,26 @@ class RunResult:
             "failure_reason": self.failure_reason or None,
             "execution_id": self.execution_id,
             "seconds": round(self.seconds, 3),
-            "steps": [{"name": s.name, "type": s.type, "status": s.status,
-                       "seconds": round(s.seconds, 3), "cache_hit": s.cache_hit,
-                       "failure_reason": s.failure_reason or None, "log": s.log or None}
-                      for s in self.steps],
+            "steps": [
+                {
+                    "name": s.name,
+                    "type": s.type,
+                    "status": s.status,
+                    "seconds": round(s.seconds, 3),
+                    "cache_hit": s.cache_hit,
+                    "failure_reason": s.failure_reason or None,
+                    "log": s.log or None,
+                }
+                for s in self.steps
+            ],
             "metrics": evaluation.get("regression_metrics"),
             "evaluation": evaluation or None,
-            "drift": {k: drift.get(k) for k in ("severe_features", "moderate_features",
-                                                "max_psi", "summary", "reference")}
-            if drift else None,
+            "drift": {
+                k: drift.get(k)
+                for k in ("severe_features", "moderate_features", "max_psi", "summary", "reference")
+            }
+            if drift
+            else None,
             "model_package": self.model_package,
             "predictions": self.predictions,
             "workdir": self.workdir,
@@ -147,7 +163,8 @@ def plan(definition: dict[str, Any]) -> dict[str, _Step]:
             deps = step_references(spec.get("Arguments", {})) | set(spec.get("DependsOn", []))
             if spec["Type"] == "Condition":
                 deps = step_references(spec["Arguments"]["Conditions"]) | set(
-                    spec.get("DependsOn", []))
+                    spec.get("DependsOn", [])
+                )
             if branch:
                 deps.add(branch[0])
             steps[spec["Name"]] = _Step(spec, branch, deps)
@@ -165,8 +182,9 @@ def plan(definition: dict[str, Any]) -> dict[str, _Step]:
 
 def parse_duration(text: str) -> timedelta:
     """ISO 8601 durations as CacheConfig uses them (P30D, PT1H, P1DT12H, P2W)."""
-    match = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?",
-                         text or "")
+    match = re.fullmatch(
+        r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", text or ""
+    )
     if not match or not any(match.groups()):
         return timedelta(days=36500)
     w, d, h, m, s = (int(g) if g else 0 for g in match.groups())
@@ -184,10 +202,17 @@ class LocalRunner:
         progress: called with one line per step event.
     """
 
-    def __init__(self, definition: dict[str, Any], workdir: Path,
-                 parameters: dict[str, Any] | None = None, use_cache: bool = True,
-                 progress: Callable[[str], None] | None = None, pipeline_name: str = "pipeline",
-                 region: str = "local", max_parallel: int = 2) -> None:
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        workdir: Path,
+        parameters: dict[str, Any] | None = None,
+        use_cache: bool = True,
+        progress: Callable[[str], None] | None = None,
+        pipeline_name: str = "pipeline",
+        region: str = "local",
+        max_parallel: int = 2,
+    ) -> None:
         self.definition = definition
         self.workdir = workdir
         self.steps = plan(definition)
@@ -205,8 +230,7 @@ class LocalRunner:
         self.max_parallel = max_parallel
         self.s3 = LocalS3(workdir / "s3")
         self.registry = Registry(workdir / "registry")
-        self.execution_id = (f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-"
-                             f"{secrets.token_hex(3)}")
+        self.execution_id = f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         self.execution_dir = workdir / "executions" / self.execution_id
         self.properties: dict[str, dict[str, Any]] = {}
         self.outcomes: dict[str, bool] = {}
@@ -217,7 +241,7 @@ class LocalRunner:
             {
                 "PipelineExecutionId": self.execution_id,
                 "PipelineExecutionArn": f"arn:aws:sagemaker:{region}:local:pipeline/"
-                                        f"{pipeline_name}/execution/{self.execution_id}",
+                f"{pipeline_name}/execution/{self.execution_id}",
                 "PipelineName": pipeline_name,
                 "PipelineExperimentName": pipeline_name,
                 "PipelineExecutionTrialName": self.execution_id,
@@ -280,12 +304,17 @@ class LocalRunner:
         )
         self._collect(run)
         (self.execution_dir / "run.json").write_text(
-            json.dumps(run.as_json(), indent=2, sort_keys=True))
+            json.dumps(run.as_json(), indent=2, sort_keys=True)
+        )
         return run
 
-    def _schedule(self, pool: ThreadPoolExecutor, pending: dict[str, _Step],
-                  running: dict[Future[StepResult], str],
-                  results: dict[str, StepResult]) -> str:
+    def _schedule(
+        self,
+        pool: ThreadPoolExecutor,
+        pending: dict[str, _Step],
+        running: dict[Future[StepResult], str],
+        results: dict[str, StepResult],
+    ) -> str:
         """Start steps as their dependencies finish; returns the first failure reason."""
         failure = ""
         while pending or running:
@@ -344,8 +373,11 @@ class LocalRunner:
             result.status = "Failed"
             if step.type in CACHE_KEYS:
                 result.cache_hit = False
-            result.failure_reason = str(exc) if step.type == "Fail" or \
-                str(exc).startswith(step.name) else f"{step.name}: {exc}"
+            result.failure_reason = (
+                str(exc)
+                if step.type == "Fail" or str(exc).startswith(step.name)
+                else f"{step.name}: {exc}"
+            )
         result.seconds = time.perf_counter() - started
         log = self.execution_dir / step.name / "job.log"
         result.log = str(log) if log.is_file() else ""
@@ -353,8 +385,7 @@ class LocalRunner:
             self.properties[step.name] = result.properties
         cache = " (cached)" if result.cache_hit else ""
         detail = f": {result.failure_reason}" if result.failure_reason else ""
-        self.report(f"{step.name}: {result.status.lower()} in {result.seconds:.1f}s"
-                      f"{cache}{detail}")
+        self.report(f"{step.name}: {result.status.lower()} in {result.seconds:.1f}s{cache}{detail}")
         return result
 
     def _dispatch(self, step: _Step) -> tuple[dict[str, Any], bool | None]:
@@ -382,11 +413,16 @@ class LocalRunner:
         if enabled and self.use_cache and cache_file.is_file():
             entry = json.loads(cache_file.read_text())
             fresh = datetime.fromisoformat(entry["time"]) + parse_duration(
-                step.spec["CacheConfig"].get("ExpireAfter", "")) > datetime.now(UTC)
+                step.spec["CacheConfig"].get("ExpireAfter", "")
+            ) > datetime.now(UTC)
             if fresh and all(self.s3.objects(uri) for uri in entry["outputs"]):
                 return entry["properties"], True
-        ctx = jobs.JobContext(step.name, self.execution_dir / step.name, self.s3,
-                              job_name=f"{step.name.lower()}-{self.execution_id}")
+        ctx = jobs.JobContext(
+            step.name,
+            self.execution_dir / step.name,
+            self.s3,
+            job_name=f"{step.name.lower()}-{self.execution_id}",
+        )
         if step.type == "Processing":
             properties = jobs.run_processing(ctx, args)
         elif step.type == "Training":
@@ -395,30 +431,42 @@ class LocalRunner:
             properties = jobs.run_transform(ctx, args, self._model(args["ModelName"]))
         if enabled:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            cache_file.write_text(json.dumps({
-                "time": datetime.now(UTC).isoformat(), "execution": self.execution_id,
-                "properties": properties, "outputs": self._outputs(step.type, properties),
-            }, indent=2))
+            cache_file.write_text(
+                json.dumps(
+                    {
+                        "time": datetime.now(UTC).isoformat(),
+                        "execution": self.execution_id,
+                        "properties": properties,
+                        "outputs": self._outputs(step.type, properties),
+                    },
+                    indent=2,
+                )
+            )
         return properties, False
 
     @staticmethod
     def _outputs(kind: str, properties: dict[str, Any]) -> list[str]:
         if kind == "Processing":
-            return [o["S3Output"]["S3Uri"]
-                    for o in properties["ProcessingOutputConfig"]["Outputs"].values()]
+            return [
+                o["S3Output"]["S3Uri"]
+                for o in properties["ProcessingOutputConfig"]["Outputs"].values()
+            ]
         if kind == "Training":
             return [properties["ModelArtifacts"]["S3ModelArtifacts"]]
         return [properties["TransformOutput"]["S3OutputPath"]]
 
     def _cache_key(self, step: _Step, args: dict[str, Any]) -> str:
-        material: dict[str, Any] = {"type": step.type,
-                                    **{k: args.get(k) for k in CACHE_KEYS[step.type]}}
+        material: dict[str, Any] = {
+            "type": step.type,
+            **{k: args.get(k) for k in CACHE_KEYS[step.type]},
+        }
         inputs: list[str] = []
         if step.type == "Processing":
             inputs = [i["S3Input"]["S3Uri"] for i in args.get("ProcessingInputs", [])]
         elif step.type == "Training":
-            inputs = [c["DataSource"]["S3DataSource"]["S3Uri"]
-                      for c in args.get("InputDataConfig", [])]
+            inputs = [
+                c["DataSource"]["S3DataSource"]["S3Uri"] for c in args.get("InputDataConfig", [])
+            ]
         elif step.type == "Transform":
             inputs = [args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]]
         material["content"] = [self.s3.fingerprint(uri) for uri in inputs]
@@ -431,9 +479,12 @@ class LocalRunner:
         container = args["PrimaryContainer"]
         if not self.s3.path(container["ModelDataUrl"]).is_file():
             raise jobs.JobFailed(f"model data {container['ModelDataUrl']} does not exist")
-        digest = hashlib.sha256(json.dumps(
-            {"container": container, "content": self.s3.fingerprint(container["ModelDataUrl"])},
-            sort_keys=True).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(
+            json.dumps(
+                {"container": container, "content": self.s3.fingerprint(container["ModelDataUrl"])},
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()[:16]
         name = f"{self.pipeline_name}-model-{digest}"[:63]
         folder = self.workdir / "models"
         folder.mkdir(parents=True, exist_ok=True)
@@ -450,8 +501,9 @@ class LocalRunner:
     def _register(self, args: dict[str, Any]) -> dict[str, Any]:
         group = args.get("ModelPackageGroupName")
         if not group:
-            raise jobs.JobFailed("only versioned model packages (a ModelPackageGroupName) are "
-                                 "supported")
+            raise jobs.JobFailed(
+                "only versioned model packages (a ModelPackageGroupName) are supported"
+            )
         container = args["InferenceSpecification"]["Containers"][0]
         if not self.s3.path(container["ModelDataUrl"]).is_file():
             raise jobs.JobFailed(f"model data {container['ModelDataUrl']} does not exist")
@@ -470,8 +522,15 @@ class LocalRunner:
             "PipelineExecutionId": self.execution_id,
         }
         entry = self.registry.register(group, self.region, package)
-        return {k: entry[k] for k in ("ModelPackageArn", "ModelPackageVersion",
-                                      "ModelPackageGroupName", "ModelApprovalStatus")}
+        return {
+            k: entry[k]
+            for k in (
+                "ModelPackageArn",
+                "ModelPackageVersion",
+                "ModelPackageGroupName",
+                "ModelApprovalStatus",
+            )
+        }
 
     # ------------------------------------------------------------------ results
 
@@ -480,8 +539,7 @@ class LocalRunner:
             spec = self.steps[step.name].spec
             if step.status == "Succeeded" and spec.get("PropertyFiles"):
                 result.property_files[step.name] = {
-                    p["PropertyFileName"]: self.read_property_file(step.name,
-                                                                   p["PropertyFileName"])
+                    p["PropertyFileName"]: self.read_property_file(step.name, p["PropertyFileName"])
                     for p in spec["PropertyFiles"]
                 }
             if step.status == "Succeeded" and step.type == "RegisterModel":

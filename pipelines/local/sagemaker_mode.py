@@ -31,22 +31,36 @@ def docker_problem() -> str | None:
     if docker is None:
         return "SageMaker local mode needs Docker, and there is no `docker` command on PATH" + hint
     try:
-        result = subprocess.run([docker, "info"], capture_output=True, text=True,  # nosec B603
-                                timeout=30, check=False)
+        # A fixed argument list with the docker found on PATH, never a shell (bandit B603).
+        result = subprocess.run(  # nosec B603
+            [docker, "info"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"SageMaker local mode needs a running Docker engine: `docker info` failed ({exc})" \
+        return (
+            f"SageMaker local mode needs a running Docker engine: `docker info` failed ({exc})"
             + hint
+        )
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         reason = lines[-1] if lines else f"exit status {result.returncode}"
-        return f"SageMaker local mode needs a running Docker engine: `docker info` failed: " \
+        return (
+            f"SageMaker local mode needs a running Docker engine: `docker info` failed: "
             f"{reason}" + hint
+        )
     return None
 
 
-def run_sagemaker_local(settings: Settings, workdir: Path, overrides: dict[str, Any],
-                        input_path: Path, progress: Callable[[str], None]
-                        ) -> tuple[str, str, list[dict[str, Any]]]:
+def run_sagemaker_local(
+    settings: Settings,
+    workdir: Path,
+    overrides: dict[str, Any],
+    input_path: Path,
+    progress: Callable[[str], None],
+) -> tuple[str, str, list[dict[str, Any]]]:
     """Build the local-mode variant, hand it to the SDK's local executor, wait for it.
 
     Returns (status, failure reason, steps as the SDK reports them).
@@ -76,16 +90,20 @@ def run_sagemaker_local(settings: Settings, workdir: Path, overrides: dict[str, 
     sdk.prepare_environment(settings.region)
     session = sdk.local_pipeline_session(settings.region, settings.bucket)
     with sdk.quiet():
-        pipeline = build_pipeline(settings, session=session, storage_root=storage,
-                                  register_model=False)
+        pipeline = build_pipeline(
+            settings, session=session, storage_root=storage, register_model=False
+        )
     session.create_pipeline(pipeline, settings.description)
     # no registry in local mode, so no champion: the marker staged in the file:// store
-    parameters = {"InputDataUri": f"file://{data}/",
-                  "ChampionModelDataUri": code_assets().no_champion.s3_uri(storage),
-                  **overrides}
+    parameters = {
+        "InputDataUri": f"file://{data}/",
+        "ChampionModelDataUri": code_assets().no_champion.s3_uri(storage),
+        **overrides,
+    }
     progress(f"SageMaker local mode: starting {pipeline.name} (RegisterModel left out)")
-    execution = session.start_pipeline_execution(PipelineName=pipeline.name,
-                                                 PipelineParameters=parameters)
+    execution = session.start_pipeline_execution(
+        PipelineName=pipeline.name, PipelineParameters=parameters
+    )
     described = execution.describe()
     steps = execution.list_steps().get("PipelineExecutionSteps", [])
     for step in reversed(steps):

@@ -32,13 +32,19 @@ class LocalS3:
         if base.is_file():
             return [(base, base.name)]
         if base.is_dir():
-            return sorted((p, p.relative_to(base).as_posix()) for p in base.rglob("*")
-                          if p.is_file() and not p.name.startswith(".tmp-"))
+            return sorted(
+                (p, p.relative_to(base).as_posix())
+                for p in base.rglob("*")
+                if p.is_file() and not p.name.startswith(".tmp-")
+            )
         # a key prefix that is not a whole "folder" name (s3://b/data/part-)
         parent, stem = base.parent, base.name
         if parent.is_dir():
-            return sorted((p, p.relative_to(parent).as_posix()) for p in parent.rglob("*")
-                          if p.is_file() and p.relative_to(parent).as_posix().startswith(stem))
+            return sorted(
+                (p, p.relative_to(parent).as_posix())
+                for p in parent.rglob("*")
+                if p.is_file() and p.relative_to(parent).as_posix().startswith(stem)
+            )
         return []
 
     def download(self, uri: str, target: Path) -> int:

@@ -53,14 +53,15 @@ def _select(fields: list[str], expression: str) -> list[str]:
     body = expression[2:-1]
     if ":" in body:
         start, _, stop = body.partition(":")
-        return fields[int(start) if start else None: int(stop) if stop else None]
+        return fields[int(start) if start else None : int(stop) if stop else None]
     picked = []
     for index in body.split(","):
         try:
             picked.append(fields[int(index)])
         except (ValueError, IndexError):
-            raise TransformError(f"filter {expression!r} does not fit a record of "
-                                 f"{len(fields)} fields") from None
+            raise TransformError(
+                f"filter {expression!r} does not fit a record of {len(fields)} fields"
+            ) from None
     return picked
 
 
@@ -97,8 +98,9 @@ def mini_batches(records: list[str], strategy: str, max_bytes: int) -> Iterator[
         yield batch
 
 
-def transform_object(handler: ModuleType, model: Any, text: str, spec: dict[str, Any],
-                     name: str) -> list[str]:
+def transform_object(
+    handler: ModuleType, model: Any, text: str, spec: dict[str, Any], name: str
+) -> list[str]:
     processing = spec["data_processing"]
     input_filter = processing.get("InputFilter", "$")
     output_filter = processing.get("OutputFilter", "$")
@@ -119,15 +121,19 @@ def transform_object(handler: ModuleType, model: Any, text: str, spec: dict[str,
         except Exception as exc:
             status = getattr(exc, "status_code", 500)
             message = getattr(exc, "message", str(exc))
-            raise TransformError(f"{name} records {offset + 1}-{offset + len(batch)}: "
-                                 f"the model answered {status}: {message}") from None
+            raise TransformError(
+                f"{name} records {offset + 1}-{offset + len(batch)}: "
+                f"the model answered {status}: {message}"
+            ) from None
         if isinstance(response, tuple):
             response = response[0]
         text_out = response.decode() if isinstance(response, bytes) else str(response)
         lines = text_out.splitlines()
         if len(lines) != len(batch):
-            raise TransformError(f"{name} records {offset + 1}-{offset + len(batch)}: "
-                                 f"{len(batch)} records in, {len(lines)} lines out")
+            raise TransformError(
+                f"{name} records {offset + 1}-{offset + len(batch)}: "
+                f"{len(batch)} records in, {len(lines)} lines out"
+            )
         for record, line in zip(batch, lines, strict=True):
             joined = _split_csv(record) + _split_csv(line) if join else _split_csv(line)
             out.append(_join_csv(_select(joined, output_filter)))
@@ -138,15 +144,18 @@ def transform_object(handler: ModuleType, model: Any, text: str, spec: dict[str,
 def main(argv: list[str] | None = None) -> int:
     spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
     try:
-        handler = load_handler(os.environ["SAGEMAKER_SUBMIT_DIRECTORY"],
-                               os.environ.get("SAGEMAKER_PROGRAM", "inference.py"))
+        handler = load_handler(
+            os.environ["SAGEMAKER_SUBMIT_DIRECTORY"],
+            os.environ.get("SAGEMAKER_PROGRAM", "inference.py"),
+        )
         model = handler.model_fn(spec["model_dir"])
         output = Path(spec["output_dir"])
         output.mkdir(parents=True, exist_ok=True)
         total = 0
         for path, name in spec["inputs"]:
-            lines = transform_object(handler, model, Path(path).read_text(encoding="utf-8-sig"),
-                                     spec, name)
+            lines = transform_object(
+                handler, model, Path(path).read_text(encoding="utf-8-sig"), spec, name
+            )
             target = output / f"{name}.out"
             target.parent.mkdir(parents=True, exist_ok=True)
             separator = "\n" if spec["assemble_with"] == "Line" else ""

@@ -53,8 +53,7 @@ def execution_uri(ctx: BuildContext, *parts: str) -> Any:
 
     return Join(
         on="/",
-        values=[f"{ctx.storage_root}/executions", ExecutionVariables.PIPELINE_EXECUTION_ID,
-                *parts],
+        values=[f"{ctx.storage_root}/executions", ExecutionVariables.PIPELINE_EXECUTION_ID, *parts],
     )
 
 
@@ -121,8 +120,14 @@ def kms_key(ctx: BuildContext) -> str | None:
 CODE_DIR = "/opt/ml/processing/input/code"
 
 
-def run_script(ctx: BuildContext, script: str, base_job_name: str, inputs: list[Any],
-               outputs: list[Any], arguments: list[Any]) -> Any:
+def run_script(
+    ctx: BuildContext,
+    script: str,
+    base_job_name: str,
+    inputs: list[Any],
+    outputs: list[Any],
+    arguments: list[Any],
+) -> Any:
     """Processing job arguments that run one of our scripts with python3.
 
     The job ScriptProcessor would describe (a `code` input and a `python3 <script>`
@@ -149,8 +154,11 @@ def run_script(ctx: BuildContext, script: str, base_job_name: str, inputs: list[
     )
     code = ProcessingInput(
         input_name="code",
-        s3_input=ProcessingS3Input(s3_uri=ctx.code_uri(ctx.assets.processing),
-                                   local_path=CODE_DIR,
-                                   s3_data_type="S3Prefix", s3_input_mode="File"),
+        s3_input=ProcessingS3Input(
+            s3_uri=ctx.code_uri(ctx.assets.processing),
+            local_path=CODE_DIR,
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+        ),
     )
     return processor.run(inputs=[*inputs, code], outputs=outputs, arguments=arguments)

@@ -18,8 +18,11 @@ from pipelines.steps.common import (
 def drift_property_file() -> Any:
     from sagemaker.core.workflow.properties import PropertyFile
 
-    return PropertyFile(name=contract.DRIFT_PROPERTY_FILE, output_name=contract.OUTPUT_DRIFT,
-                        path=contract.DRIFT_FILE)
+    return PropertyFile(
+        name=contract.DRIFT_PROPERTY_FILE,
+        output_name=contract.OUTPUT_DRIFT,
+        path=contract.DRIFT_FILE,
+    )
 
 
 def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, report: Any) -> Any:
@@ -34,19 +37,42 @@ def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, repor
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
 
     def s3_input(name: str, output: str, path: str) -> Any:
-        return ProcessingInput(input_name=name, s3_input=ProcessingS3Input(
-            s3_uri=outputs[output].S3Output.S3Uri, local_path=path, s3_data_type="S3Prefix",
-            s3_input_mode="File"))
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(
+                s3_uri=outputs[output].S3Output.S3Uri,
+                local_path=path,
+                s3_data_type="S3Prefix",
+                s3_input_mode="File",
+            ),
+        )
 
     step_args = run_script(
-        ctx, "drift.py", "drift",
-        inputs=[s3_input("baseline", contract.OUTPUT_TRAIN, contract.BASELINE_INPUT_DIR),
-                s3_input("batch", contract.OUTPUT_BATCH, contract.BATCH_INPUT_DIR)],
-        outputs=[ProcessingOutput(output_name=contract.OUTPUT_DRIFT, s3_output=ProcessingS3Output(
-            s3_uri=execution_uri(ctx, contract.MONITOR_DRIFT, contract.OUTPUT_DRIFT),
-            local_path=contract.DRIFT_DIR, s3_upload_mode="EndOfJob"))],
-        arguments=["--baseline-dir", contract.BASELINE_INPUT_DIR,
-                   "--batch-dir", contract.BATCH_INPUT_DIR, "--output-dir", contract.DRIFT_DIR],
+        ctx,
+        "drift.py",
+        "drift",
+        inputs=[
+            s3_input("baseline", contract.OUTPUT_TRAIN, contract.BASELINE_INPUT_DIR),
+            s3_input("batch", contract.OUTPUT_BATCH, contract.BATCH_INPUT_DIR),
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name=contract.OUTPUT_DRIFT,
+                s3_output=ProcessingS3Output(
+                    s3_uri=execution_uri(ctx, contract.MONITOR_DRIFT, contract.OUTPUT_DRIFT),
+                    local_path=contract.DRIFT_DIR,
+                    s3_upload_mode="EndOfJob",
+                ),
+            )
+        ],
+        arguments=[
+            "--baseline-dir",
+            contract.BASELINE_INPUT_DIR,
+            "--batch-dir",
+            contract.BATCH_INPUT_DIR,
+            "--output-dir",
+            contract.DRIFT_DIR,
+        ],
     )
     return ProcessingStep(
         name=contract.MONITOR_DRIFT,
@@ -77,21 +103,28 @@ def build_drift_gate(ctx: BuildContext, report: Any) -> Any:
         name=contract.DRIFT_FAIL,
         display_name="Fail-Severe-Input-Drift",
         description="Stops the execution: the batch input drifted severely and "
-                    "FailOnSevereDrift is 1.",
-        error_message=Join(on="", values=[
-            "Severe drift (PSI > 0.25) of the batch input against the training baseline in: ",
-            get(contract.SEVERE_SUMMARY_JSON_PATH),
-            " (FailOnSevereDrift=1; set it to 0 to report drift without failing)",
-        ]),
+        "FailOnSevereDrift is 1.",
+        error_message=Join(
+            on="",
+            values=[
+                "Severe drift (PSI > 0.25) of the batch input against the training baseline in: ",
+                get(contract.SEVERE_SUMMARY_JSON_PATH),
+                " (FailOnSevereDrift=1; set it to 0 to report drift without failing)",
+            ],
+        ),
     )
     return ConditionStep(
         name=contract.CHECK_DRIFT,
         display_name="Check-Input-Drift",
         description="Passes unless FailOnSevereDrift is 1 and some feature drifted severely.",
-        conditions=[ConditionOr(conditions=[
-            ConditionEquals(left=ctx.params.fail_on_severe_drift, right=0),
-            ConditionEquals(left=get(contract.SEVERE_COUNT_JSON_PATH), right=0),
-        ])],
+        conditions=[
+            ConditionOr(
+                conditions=[
+                    ConditionEquals(left=ctx.params.fail_on_severe_drift, right=0),
+                    ConditionEquals(left=get(contract.SEVERE_COUNT_JSON_PATH), right=0),
+                ]
+            )
+        ],
         if_steps=[],
         else_steps=[fail],
     )

@@ -24,8 +24,7 @@ def evaluation_property_file() -> Any:
     )
 
 
-def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
-                        report: Any) -> Any:
+def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: Any) -> Any:
     from sagemaker.core.shapes import (
         ProcessingInput,
         ProcessingOutput,
@@ -39,8 +38,9 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
     def s3_input(name: str, uri: Any, path: str) -> Any:
         return ProcessingInput(
             input_name=name,
-            s3_input=ProcessingS3Input(s3_uri=uri, local_path=path, s3_data_type="S3Prefix",
-                                       s3_input_mode="File"),
+            s3_input=ProcessingS3Input(
+                s3_uri=uri, local_path=path, s3_data_type="S3Prefix", s3_input_mode="File"
+            ),
         )
 
     step_args = run_script(
@@ -48,14 +48,14 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
         "evaluate.py",
         "evaluate",
         inputs=[
-            s3_input("model", train.properties.ModelArtifacts.S3ModelArtifacts,
-                     contract.MODEL_INPUT_DIR),
-            s3_input("test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri,
-                     contract.EVAL_TEST_DIR),
-            s3_input("train", outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
-                     contract.EVAL_TRAIN_DIR),
-            s3_input("champion", ctx.params.champion_model_data_uri,
-                     contract.CHAMPION_INPUT_DIR),
+            s3_input(
+                "model", train.properties.ModelArtifacts.S3ModelArtifacts, contract.MODEL_INPUT_DIR
+            ),
+            s3_input("test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri, contract.EVAL_TEST_DIR),
+            s3_input(
+                "train", outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri, contract.EVAL_TRAIN_DIR
+            ),
+            s3_input("champion", ctx.params.champion_model_data_uri, contract.CHAMPION_INPUT_DIR),
         ],
         outputs=[
             ProcessingOutput(
@@ -68,11 +68,16 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any,
             )
         ],
         arguments=[
-            "--model-dir", contract.MODEL_INPUT_DIR,
-            "--test-dir", contract.EVAL_TEST_DIR,
-            "--train-dir", contract.EVAL_TRAIN_DIR,
-            "--champion-dir", contract.CHAMPION_INPUT_DIR,
-            "--output-dir", contract.EVALUATION_DIR,
+            "--model-dir",
+            contract.MODEL_INPUT_DIR,
+            "--test-dir",
+            contract.EVAL_TEST_DIR,
+            "--train-dir",
+            contract.EVAL_TRAIN_DIR,
+            "--champion-dir",
+            contract.CHAMPION_INPUT_DIR,
+            "--output-dir",
+            contract.EVALUATION_DIR,
         ],
     )
     return ProcessingStep(

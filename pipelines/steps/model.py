@@ -54,10 +54,15 @@ def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate
             contract.EVALUATION_FILE,
         ],
     )
-    baseline_uri = Join(on="/", values=[
-        preprocess.properties.ProcessingOutputConfig.Outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
-        contract.DRIFT_BASELINE_FILE,
-    ])
+    baseline_uri = Join(
+        on="/",
+        values=[
+            preprocess.properties.ProcessingOutputConfig.Outputs[
+                contract.OUTPUT_TRAIN
+            ].S3Output.S3Uri,
+            contract.DRIFT_BASELINE_FILE,
+        ],
+    )
     step_args = _model_builder(ctx, train).register(
         model_package_group_name=ctx.settings.model_package_group,
         content_types=CONTENT_TYPES,
@@ -66,11 +71,11 @@ def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate
         transform_instances=[p.transform_instance_type],
         approval_status=p.model_approval_status,
         model_metrics=ModelMetrics(
-            model_statistics=MetricsSource(s3_uri=evaluation_uri,
-                                           content_type="application/json"),
+            model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json"),
             # the training-feature baseline the drift monitor compares batch inputs with
-            model_data_statistics=MetricsSource(s3_uri=baseline_uri,
-                                                content_type="application/json"),
+            model_data_statistics=MetricsSource(
+                s3_uri=baseline_uri, content_type="application/json"
+            ),
         ),
         description="XGBoost store-day sales model; metrics from the test window.",
     )

@@ -26,10 +26,14 @@ def data_arguments(ctx: BuildContext) -> list[str]:
     """The column settings, passed explicitly so the script never guesses the schema."""
     data = ctx.settings.data
     args = [
-        "--date-column", data.date_column,
-        "--series-columns", ",".join(data.series_columns),
-        "--target-column", data.target_column,
-        "--open-column", data.open_column or "",
+        "--date-column",
+        data.date_column,
+        "--series-columns",
+        ",".join(data.series_columns),
+        "--target-column",
+        data.target_column,
+        "--open-column",
+        data.open_column or "",
     ]
     if data.categorical_columns is not None:
         args += ["--categorical-columns", ",".join(data.categorical_columns)]
@@ -77,14 +81,22 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
             for name, path in OUTPUTS
         ],
         arguments=[
-            "--input-dir", contract.RAW_DATA_DIR,
-            "--train-dir", contract.TRAIN_DIR,
-            "--validation-dir", contract.VALIDATION_DIR,
-            "--test-dir", contract.TEST_DIR,
-            "--batch-dir", contract.BATCH_DIR,
-            "--horizon", as_text(p.forecast_horizon_days),
-            "--validation-start", p.validation_start_date,
-            "--test-start", p.test_start_date,
+            "--input-dir",
+            contract.RAW_DATA_DIR,
+            "--train-dir",
+            contract.TRAIN_DIR,
+            "--validation-dir",
+            contract.VALIDATION_DIR,
+            "--test-dir",
+            contract.TEST_DIR,
+            "--batch-dir",
+            contract.BATCH_DIR,
+            "--horizon",
+            as_text(p.forecast_horizon_days),
+            "--validation-start",
+            p.validation_start_date,
+            "--test-start",
+            p.test_start_date,
             *data_arguments(ctx),
         ],
     )

@@ -42,8 +42,9 @@ def build_fail_step(ctx: BuildContext, report: Any) -> Any:
     )
 
 
-def build_quality_gate(ctx: BuildContext, report: Any, if_steps: list[Any],
-                       else_steps: list[Any]) -> Any:
+def build_quality_gate(
+    ctx: BuildContext, report: Any, if_steps: list[Any], else_steps: list[Any]
+) -> Any:
     from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
     from sagemaker.mlops.workflow.condition_step import ConditionStep
 
@@ -56,10 +57,12 @@ def build_quality_gate(ctx: BuildContext, report: Any, if_steps: list[Any],
             "MaxTestMape and MaxTestRmspe parameters."
         ),
         conditions=[
-            ConditionLessThanOrEqualTo(left=metric(report, contract.MAPE_JSON_PATH),
-                                       right=p.max_test_mape),
-            ConditionLessThanOrEqualTo(left=metric(report, contract.RMSPE_JSON_PATH),
-                                       right=p.max_test_rmspe),
+            ConditionLessThanOrEqualTo(
+                left=metric(report, contract.MAPE_JSON_PATH), right=p.max_test_mape
+            ),
+            ConditionLessThanOrEqualTo(
+                left=metric(report, contract.RMSPE_JSON_PATH), right=p.max_test_rmspe
+            ),
         ],
         if_steps=if_steps,
         else_steps=else_steps,
@@ -74,7 +77,7 @@ def build_champion_fail_step(ctx: BuildContext, report: Any) -> Any:
         name=contract.CHAMPION_FAIL,
         display_name="Fail-Champion-Not-Beaten",
         description="Stops the execution: the model does not beat the approved champion by "
-                    "MinImprovement.",
+        "MinImprovement.",
         error_message=Join(
             on="",
             values=[
@@ -105,12 +108,19 @@ def build_champion_gate(ctx: BuildContext, report: Any, if_steps: list[Any]) -> 
             "Passes when there is no approved champion, or when the model's test MAPE is "
             "lower than the champion's by at least MinImprovement (relative; 0: as good)."
         ),
-        conditions=[ConditionOr(conditions=[
-            ConditionEquals(left=metric(report, contract.CHAMPION_PRESENT_JSON_PATH), right=0),
-            ConditionGreaterThanOrEqualTo(
-                left=metric(report, contract.CHAMPION_IMPROVEMENT_JSON_PATH),
-                right=ctx.params.min_improvement),
-        ])],
+        conditions=[
+            ConditionOr(
+                conditions=[
+                    ConditionEquals(
+                        left=metric(report, contract.CHAMPION_PRESENT_JSON_PATH), right=0
+                    ),
+                    ConditionGreaterThanOrEqualTo(
+                        left=metric(report, contract.CHAMPION_IMPROVEMENT_JSON_PATH),
+                        right=ctx.params.min_improvement,
+                    ),
+                ]
+            )
+        ],
         if_steps=if_steps,
         else_steps=[build_champion_fail_step(ctx, report)],
     )
