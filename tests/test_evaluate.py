@@ -8,7 +8,7 @@ from pathlib import Path
 
 import evaluate
 import pytest
-from conftest import flatten_steps
+from conftest import cli_args, flatten_steps
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +22,12 @@ def evaluation(prepared: dict[str, Path], tmp_path_factory: pytest.TempPathFacto
     out = root / "out"
     assert (
         evaluate.main(
-            [
-                "--model-dir",
-                str(packed),
-                "--test-dir",
-                str(prepared["test"]),
-                "--train-dir",
-                str(prepared["train"]),
-                "--output-dir",
-                str(out),
-            ]
+            cli_args(
+                model_dir=packed,
+                test_dir=prepared["test"],
+                train_dir=prepared["train"],
+                output_dir=out,
+            )
         )
         == 0
     )
@@ -126,19 +122,14 @@ def champion_evaluation(
     packed = evaluation.parent / "model"
     assert (
         evaluate.main(
-            [
-                "--model-dir",
-                str(packed),
-                "--test-dir",
-                str(prepared["test"]),
-                "--train-dir",
-                str(prepared["train"]),
-                "--champion-dir",
-                str(packed),
-                "--output-dir",
-                str(out),
-                "--no-plots",
-            ]
+            cli_args(
+                model_dir=packed,
+                test_dir=prepared["test"],
+                train_dir=prepared["train"],
+                champion_dir=packed,
+                output_dir=out,
+                no_plots=True,
+            )
         )
         == 0
     )
@@ -175,19 +166,14 @@ def test_the_no_champion_marker_means_no_champion(
     (tmp_path / "champion" / name).write_bytes(marker.read_bytes())
     assert (
         evaluate.main(
-            [
-                "--model-dir",
-                str(evaluation.parent / "model"),
-                "--test-dir",
-                str(prepared["test"]),
-                "--train-dir",
-                str(prepared["train"]),
-                "--champion-dir",
-                str(tmp_path / "champion"),
-                "--output-dir",
-                str(tmp_path / "out"),
-                "--no-plots",
-            ]
+            cli_args(
+                model_dir=evaluation.parent / "model",
+                test_dir=prepared["test"],
+                train_dir=prepared["train"],
+                champion_dir=tmp_path / "champion",
+                output_dir=tmp_path / "out",
+                no_plots=True,
+            )
         )
         == 0
     )
@@ -202,18 +188,13 @@ def test_a_champion_uri_that_is_not_a_model_is_refused(
     (tmp_path / "champion" / "notes.txt").write_text("not a model")
     assert (
         evaluate.main(
-            [
-                "--model-dir",
-                str(evaluation.parent / "model"),
-                "--test-dir",
-                str(prepared["test"]),
-                "--train-dir",
-                str(prepared["train"]),
-                "--champion-dir",
-                str(tmp_path / "champion"),
-                "--output-dir",
-                str(tmp_path / "out"),
-            ]
+            cli_args(
+                model_dir=evaluation.parent / "model",
+                test_dir=prepared["test"],
+                train_dir=prepared["train"],
+                champion_dir=tmp_path / "champion",
+                output_dir=tmp_path / "out",
+            )
         )
         == 2
     )
@@ -269,16 +250,12 @@ def test_missing_model(
 ) -> None:
     assert (
         evaluate.main(
-            [
-                "--model-dir",
-                str(tmp_path),
-                "--test-dir",
-                str(prepared["test"]),
-                "--train-dir",
-                str(prepared["train"]),
-                "--output-dir",
-                str(tmp_path / "out"),
-            ]
+            cli_args(
+                model_dir=tmp_path,
+                test_dir=prepared["test"],
+                train_dir=prepared["train"],
+                output_dir=tmp_path / "out",
+            )
         )
         == 2
     )

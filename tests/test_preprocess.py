@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import preprocess as pp
 import pytest
+from conftest import cli_args
 
 COLS = pp.ColumnConfig()
 
@@ -234,18 +235,13 @@ def test_main_bad_input_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "out"
     assert (
         pp.main(
-            [
-                "--input-dir",
-                str(bad),
-                "--train-dir",
-                str(out / "train"),
-                "--validation-dir",
-                str(out / "v"),
-                "--test-dir",
-                str(out / "t"),
-                "--batch-dir",
-                str(out / "b"),
-            ]
+            cli_args(
+                input_dir=bad,
+                train_dir=out / "train",
+                validation_dir=out / "v",
+                test_dir=out / "t",
+                batch_dir=out / "b",
+            )
         )
         == 2
     )

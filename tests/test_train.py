@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import train
 import xgboost as xgb
+from conftest import cli_args
 
 
 def test_model_dir_holds_model_and_schema(prepared: dict[str, Path]) -> None:
@@ -163,14 +164,9 @@ def test_missing_and_empty_channels(
 ) -> None:
     assert (
         train.main(
-            [
-                "--train",
-                str(prepared["train"]),
-                "--validation",
-                str(tmp_path / "nope"),
-                "--model-dir",
-                str(tmp_path / "m"),
-            ]
+            cli_args(
+                train=prepared["train"], validation=tmp_path / "nope", model_dir=tmp_path / "m"
+            )
         )
         == 2
     )
@@ -179,14 +175,7 @@ def test_missing_and_empty_channels(
     empty.mkdir()
     assert (
         train.main(
-            [
-                "--train",
-                str(empty),
-                "--validation",
-                str(prepared["validation"]),
-                "--model-dir",
-                str(tmp_path / "m"),
-            ]
+            cli_args(train=empty, validation=prepared["validation"], model_dir=tmp_path / "m")
         )
         == 2
     )
@@ -198,16 +187,7 @@ def test_missing_and_empty_channels(
     frame = pd.read_parquet(no_rows / "validation.parquet")
     frame.iloc[:0].to_parquet(no_rows / "validation.parquet")
     assert (
-        train.main(
-            [
-                "--train",
-                str(prepared["train"]),
-                "--validation",
-                str(no_rows),
-                "--model-dir",
-                str(tmp_path / "m"),
-            ]
-        )
+        train.main(cli_args(train=prepared["train"], validation=no_rows, model_dir=tmp_path / "m"))
         == 2
     )
     assert "channel 'validation':" in capsys.readouterr().err
