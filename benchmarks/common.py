@@ -102,6 +102,24 @@ def rossmann_features(quick: bool) -> Any:
     return preprocess.build_features(raw, preprocess.ColumnConfig(), horizon=42)
 
 
+def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str, float]]:
+    """train.train on the features with `hp`, timed, then scored on the test window on the
+    sales scale: (training report, fit seconds, test metrics)."""
+    from processing_scripts import evaluate
+    from training_scripts import train
+
+    start = time.perf_counter()
+    booster, report = train.train(
+        frames.train, frames.validation, frames.schema, hp, threads=os.cpu_count() or 1, log_every=0
+    )
+    seconds = time.perf_counter() - start
+    actual = frames.test["Sales"].to_numpy(dtype="float64")
+    test = evaluate.regression_metrics(
+        actual, evaluate.predict_sales(booster, frames.test, frames.schema)
+    )
+    return report, seconds, test
+
+
 def built_definition(folder: Path) -> Path:
     """The dev profile's definition saved to a file, built once (as `upsert --dry-run`)."""
     path = folder / "definition.json"

@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
-import time
 from dataclasses import asdict, replace
 from typing import Any
 
-from benchmarks.common import rossmann_features
+from benchmarks.common import fit_and_score, rossmann_features
 
 GRID = {
     "eta": (0.05, 0.1),
@@ -44,11 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from processing_scripts import evaluate
     from training_scripts import train
 
     frames = rossmann_features(args.quick)
-    actual = frames.test["Sales"].to_numpy(dtype="float64")
     settings: list[dict[str, Any]] = [
         dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())
     ]
@@ -56,20 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings[:2]
     best: dict[str, Any] | None = None
     for setting in settings:
-        hp = replace(train.Hyperparameters(), **setting)
-        start = time.perf_counter()
-        booster, report = train.train(
-            frames.train,
-            frames.validation,
-            frames.schema,
-            hp,
-            threads=os.cpu_count() or 1,
-            log_every=0,
-        )
-        seconds = time.perf_counter() - start
-        test = evaluate.regression_metrics(
-            actual, evaluate.predict_sales(booster, frames.test, frames.schema)
-        )
+        report, seconds, test = fit_and_score(frames, replace(train.Hyperparameters(), **setting))
         line = {
             **setting,
             "validation_mape": round(report["mape"], 5),

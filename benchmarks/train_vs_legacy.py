@@ -8,12 +8,11 @@ on train + validation too."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 
-from benchmarks.common import emit, rossmann_features
+from benchmarks.common import emit, fit_and_score, rossmann_features
 
 NAME = "train_vs_legacy"
 
@@ -30,12 +29,7 @@ def run(quick: bool) -> dict:
     actual = frames.test["Sales"].to_numpy(dtype="float64")
 
     hp = train.Hyperparameters(num_round=30) if quick else train.Hyperparameters()
-    start = time.perf_counter()
-    booster, report = train.train(
-        frames.train, frames.validation, schema, hp, threads=os.cpu_count() or 1, log_every=0
-    )
-    ours_seconds = time.perf_counter() - start
-    ours = evaluate.regression_metrics(actual, evaluate.predict_sales(booster, frames.test, schema))
+    report, ours_seconds, ours = fit_and_score(frames, hp)
 
     legacy = GradientBoostingRegressor(
         n_estimators=10 if quick else 200, max_depth=7, learning_rate=0.05, random_state=42

