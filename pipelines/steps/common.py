@@ -57,6 +57,31 @@ def execution_uri(ctx: BuildContext, *parts: str) -> Any:
     )
 
 
+def processing_input(name: str, uri: Any, local_path: str) -> Any:
+    """A processing job input: the S3 prefix `uri` copied to `local_path` before the script runs."""
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=uri, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+        ),
+    )
+
+
+def processing_output(ctx: BuildContext, step: str, name: str, local_path: str) -> Any:
+    """A processing job output: `local_path` uploaded at the end of the job to the
+    execution's folder <step>/<name> (see execution_uri)."""
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=execution_uri(ctx, step, name), local_path=local_path, s3_upload_mode="EndOfJob"
+        ),
+    )
+
+
 def cache_config(ctx: BuildContext) -> Any:
     from sagemaker.mlops.workflow.steps import CacheConfig
 
@@ -136,7 +161,6 @@ def run_script(
     URI, even in local mode.
     """
     from sagemaker.core.processing import Processor
-    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
 
     p = ctx.params
     processor = Processor(
@@ -152,13 +176,5 @@ def run_script(
         sagemaker_session=ctx.session,
         network_config=processing_network(ctx),
     )
-    code = ProcessingInput(
-        input_name="code",
-        s3_input=ProcessingS3Input(
-            s3_uri=ctx.code_uri(ctx.assets.processing),
-            local_path=CODE_DIR,
-            s3_data_type="S3Prefix",
-            s3_input_mode="File",
-        ),
-    )
+    code = processing_input("code", ctx.code_uri(ctx.assets.processing), CODE_DIR)
     return processor.run(inputs=[*inputs, code], outputs=outputs, arguments=arguments)

@@ -9,8 +9,9 @@ from pipelines import contract
 from pipelines.steps.common import (
     BuildContext,
     cache_config,
-    execution_uri,
     job_retry_policies,
+    processing_input,
+    processing_output,
     run_script,
 )
 
@@ -26,43 +27,27 @@ def drift_property_file() -> Any:
 
 
 def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, report: Any) -> Any:
-    from sagemaker.core.shapes import (
-        ProcessingInput,
-        ProcessingOutput,
-        ProcessingS3Input,
-        ProcessingS3Output,
-    )
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-
-    def s3_input(name: str, output: str, path: str) -> Any:
-        return ProcessingInput(
-            input_name=name,
-            s3_input=ProcessingS3Input(
-                s3_uri=outputs[output].S3Output.S3Uri,
-                local_path=path,
-                s3_data_type="S3Prefix",
-                s3_input_mode="File",
-            ),
-        )
 
     step_args = run_script(
         ctx,
         "drift.py",
         "drift",
         inputs=[
-            s3_input("baseline", contract.OUTPUT_TRAIN, contract.BASELINE_INPUT_DIR),
-            s3_input("batch", contract.OUTPUT_BATCH, contract.BATCH_INPUT_DIR),
+            processing_input(
+                "baseline",
+                outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
+                contract.BASELINE_INPUT_DIR,
+            ),
+            processing_input(
+                "batch", outputs[contract.OUTPUT_BATCH].S3Output.S3Uri, contract.BATCH_INPUT_DIR
+            ),
         ],
         outputs=[
-            ProcessingOutput(
-                output_name=contract.OUTPUT_DRIFT,
-                s3_output=ProcessingS3Output(
-                    s3_uri=execution_uri(ctx, contract.MONITOR_DRIFT, contract.OUTPUT_DRIFT),
-                    local_path=contract.DRIFT_DIR,
-                    s3_upload_mode="EndOfJob",
-                ),
+            processing_output(
+                ctx, contract.MONITOR_DRIFT, contract.OUTPUT_DRIFT, contract.DRIFT_DIR
             )
         ],
         arguments=[

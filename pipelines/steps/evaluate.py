@@ -8,8 +8,9 @@ from pipelines import contract
 from pipelines.steps.common import (
     BuildContext,
     cache_config,
-    execution_uri,
     job_retry_policies,
+    processing_input,
+    processing_output,
     run_script,
 )
 
@@ -25,46 +26,31 @@ def evaluation_property_file() -> Any:
 
 
 def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: Any) -> Any:
-    from sagemaker.core.shapes import (
-        ProcessingInput,
-        ProcessingOutput,
-        ProcessingS3Input,
-        ProcessingS3Output,
-    )
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-
-    def s3_input(name: str, uri: Any, path: str) -> Any:
-        return ProcessingInput(
-            input_name=name,
-            s3_input=ProcessingS3Input(
-                s3_uri=uri, local_path=path, s3_data_type="S3Prefix", s3_input_mode="File"
-            ),
-        )
 
     step_args = run_script(
         ctx,
         "evaluate.py",
         "evaluate",
         inputs=[
-            s3_input(
+            processing_input(
                 "model", train.properties.ModelArtifacts.S3ModelArtifacts, contract.MODEL_INPUT_DIR
             ),
-            s3_input("test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri, contract.EVAL_TEST_DIR),
-            s3_input(
+            processing_input(
+                "test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri, contract.EVAL_TEST_DIR
+            ),
+            processing_input(
                 "train", outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri, contract.EVAL_TRAIN_DIR
             ),
-            s3_input("champion", ctx.params.champion_model_data_uri, contract.CHAMPION_INPUT_DIR),
+            processing_input(
+                "champion", ctx.params.champion_model_data_uri, contract.CHAMPION_INPUT_DIR
+            ),
         ],
         outputs=[
-            ProcessingOutput(
-                output_name=contract.OUTPUT_EVALUATION,
-                s3_output=ProcessingS3Output(
-                    s3_uri=execution_uri(ctx, contract.EVALUATE, contract.OUTPUT_EVALUATION),
-                    local_path=contract.EVALUATION_DIR,
-                    s3_upload_mode="EndOfJob",
-                ),
+            processing_output(
+                ctx, contract.EVALUATE, contract.OUTPUT_EVALUATION, contract.EVALUATION_DIR
             )
         ],
         arguments=[

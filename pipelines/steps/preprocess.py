@@ -9,8 +9,9 @@ from pipelines.sdk import as_text
 from pipelines.steps.common import (
     BuildContext,
     cache_config,
-    execution_uri,
     job_retry_policies,
+    processing_input,
+    processing_output,
     run_script,
 )
 
@@ -45,12 +46,6 @@ def data_arguments(ctx: BuildContext) -> list[str]:
 
 
 def build_preprocess_step(ctx: BuildContext) -> Any:
-    from sagemaker.core.shapes import (
-        ProcessingInput,
-        ProcessingOutput,
-        ProcessingS3Input,
-        ProcessingS3Output,
-    )
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     p = ctx.params
@@ -58,28 +53,8 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
         ctx,
         "preprocess.py",
         "preprocess",
-        inputs=[
-            ProcessingInput(
-                input_name="data",
-                s3_input=ProcessingS3Input(
-                    s3_uri=p.input_data_uri,
-                    local_path=contract.RAW_DATA_DIR,
-                    s3_data_type="S3Prefix",
-                    s3_input_mode="File",
-                ),
-            )
-        ],
-        outputs=[
-            ProcessingOutput(
-                output_name=name,
-                s3_output=ProcessingS3Output(
-                    s3_uri=execution_uri(ctx, contract.PREPROCESS, name),
-                    local_path=path,
-                    s3_upload_mode="EndOfJob",
-                ),
-            )
-            for name, path in OUTPUTS
-        ],
+        inputs=[processing_input("data", p.input_data_uri, contract.RAW_DATA_DIR)],
+        outputs=[processing_output(ctx, contract.PREPROCESS, name, path) for name, path in OUTPUTS],
         arguments=[
             "--input-dir",
             contract.RAW_DATA_DIR,
