@@ -126,6 +126,32 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
+def _refuse_constant(name: str) -> float:
+    raise RequestError(f"{name} is not a number JSON allows; send null for a missing value")
+
+
+def load_json(text: str) -> Any:
+    """json.loads that answers 400, never 500: NaN/Infinity refused, and nesting too deep to
+    parse (a RecursionError in any Python JSON stack) named as such."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise RequestError("the JSON is nested too deeply to be a request") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise RequestError(f"the JSON has a number that cannot be read: {exc}") from None
+
+
+def _refuse_infinite(values: np.ndarray, what: str) -> np.ndarray:
+    """Infinity (or a number past float32's range, which becomes one) is not a feature value."""
+    bad = np.argwhere(np.isinf(values))
+    if bad.size:
+        row, column = (int(i) + 1 for i in bad[0])
+        raise RequestError(f"{what} row {row}, field {column}: not a finite number")
+    return values
+
+
 def decode_csv(body: bytes | str, width: int) -> np.ndarray:
     """Rows of `width` numbers (an empty field is a missing value).
 
@@ -147,7 +173,8 @@ def decode_csv(body: bytes | str, width: int) -> np.ndarray:
                     column_types={n: pa.float32() for n in names}
                 ),
             )
-            return np.column_stack([c.to_numpy(zero_copy_only=False) for c in table.columns])
+            values = np.column_stack([c.to_numpy(zero_copy_only=False) for c in table.columns])
+            return _refuse_infinite(values, "CSV")
         except (pa.ArrowInvalid, ValueError):
             pass
     parsed_rows = []
@@ -164,7 +191,7 @@ def decode_csv(body: bytes | str, width: int) -> np.ndarray:
             )
     except csv.Error as exc:
         raise RequestError(f"malformed CSV at row {number + 1}: {exc}") from None
-    return np.asarray(parsed_rows, dtype="float32")
+    return _refuse_infinite(np.asarray(parsed_rows, dtype="float32"), "CSV")
 
 
 def _csv_number(field: str, row: int, column: int) -> float:
@@ -207,19 +234,55 @@ def decode_instances(instances: list[Any], model: Model) -> Batch:
     return Batch(values, keys)
 
 
+FLOAT32_MAX = float(np.finfo("float32").max)
+
+
+def category_key(value: Any) -> str:
+    """A key's value as the category maps spell it: 25, 25.0 and "25" are one store.
+
+    Preprocess fits categories on the values' text, and an integer column's text has no
+    decimal point; a JSON client (or a float column upstream) may send 25.0."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _feature_value(value: Any, name: str, source: str, model: Model, row: int) -> float:
     if value is None:
         return math.nan
-    if name in model.categories and isinstance(value, str):
+    if name in model.categories and (isinstance(value, str) or source != name):
         # An unseen category is missing, exactly as in preprocessing.
-        return model.categories[name].get(value, math.nan)
-    if name in model.categories and source != name:
-        return model.categories[name].get(str(value), math.nan)
+        codes = model.categories[name]
+        code = codes.get(value) if isinstance(value, str) else None
+        if code is None:
+            code = codes.get(category_key(_number_or_text(value)), math.nan)
+        return code
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
+            raise RequestError(
+                f"instance {row}, field {source!r}: {str(value)[:40]} is not a finite number "
+                "the model can take"
+            )
+        return number
     raise RequestError(f"instance {row}, field {source!r}: {str(value)[:40]!r} is not a number")
+
+
+def _number_or_text(value: Any) -> Any:
+    """ "25.0" -> 25.0 so a key sent as text matches by value too; other text unchanged."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
@@ -240,14 +303,14 @@ def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
             raise RequestError("the body is empty: expected JSON")
         try:
             if media == JSON:
-                payload = json.loads(text)
+                payload = load_json(text)
                 if not isinstance(payload, dict) or "instances" not in payload:
                     raise RequestError('expected a JSON object with an "instances" list')
                 instances = payload["instances"]
                 if not isinstance(instances, list):
                     raise RequestError('"instances" must be a list of objects')
             else:
-                instances = [json.loads(line) for line in text.splitlines() if line.strip()]
+                instances = [load_json(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
             raise RequestError(
                 f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

@@ -23,8 +23,10 @@ def client(boto_session: Any, service: str) -> Any:
     )
 
 
-def explain(exc: BaseException) -> str | None:
-    """One line saying what went wrong with an AWS call, or None if `exc` is not an AWS error."""
+def explain(exc: BaseException, offline_hint: str = "") -> str | None:
+    """One line saying what went wrong with an AWS call, or None if `exc` is not an AWS error.
+
+    `offline_hint` ends the no-credentials message (upsert: "; --dry-run needs none")."""
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
@@ -36,7 +38,7 @@ def explain(exc: BaseException) -> str | None:
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return (
             "no AWS credentials found: configure them (aws configure, AWS_PROFILE, or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); --dry-run needs none"
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)" + offline_hint
         )
     if isinstance(exc, NoRegionError):
         return "no AWS region: set region in the profile or pass --region"

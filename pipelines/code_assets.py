@@ -92,6 +92,16 @@ class CodeAssets:
     def all(self) -> tuple[CodeAsset, ...]:
         return (self.processing, self.training, self.no_champion)
 
+    def script_digests(self) -> frozenset[str]:
+        """SHA-256 of every script a job may run: what the local runner lets a job execute
+        unless it is told to allow other commands."""
+        return frozenset(
+            hashlib.sha256(path.read_bytes()).hexdigest()
+            for asset in (self.processing, self.training)
+            for path, name in asset.members
+            if name.endswith(".py")
+        )
+
 
 def code_assets() -> CodeAssets:
     """The scripts of this checkout. The processing scripts share one folder (preprocess

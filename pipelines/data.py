@@ -6,8 +6,10 @@
     python -m pipelines.data predictions s3://bucket/.../BatchTransform/ --output forecast.csv
 
 `stage` writes Parquet files under the URI (what InputDataUri points at; preprocess reads a
-folder of Parquet or CSV files). `predictions` reads Batch Transform's `*.out` files back
-into one table whose columns are the series keys, the date and the forecast.
+folder of Parquet or CSV files). It refuses a bucket root and the pipeline's own prefix
+(code and execution outputs live there), and replaces data already under the URI only with
+`--replace`, after saying what it replaces. `predictions` reads Batch Transform's `*.out`
+files back into one table whose columns are the series keys, the date and the forecast.
 """
 
 from __future__ import annotations
@@ -56,15 +58,57 @@ def _read_file(path: Path) -> pd.DataFrame:
 
 
 def check_s3_uri(uri: str) -> str:
+    from pipelines.limits import s3_uri_problem
+
     if not uri.startswith("s3://") or len(uri) <= 5 or uri[5] == "/":
         raise DataCommandError(f"{uri!r} is not an s3://bucket/prefix URI")
+    problem = s3_uri_problem(uri)
+    if problem:
+        raise DataCommandError(problem)
     return uri if uri.endswith("/") else uri + "/"
 
 
-def stage(frame: pd.DataFrame, uri: str, boto3_session: Any) -> list[str]:
-    """Replace the dataset under `uri` with `frame` as Parquet; returns the object paths."""
+def check_stage_target(uri: str, pipeline_root: str) -> None:
+    """Refuse a destination whose replacement would delete what is not the dataset: a bucket
+    root, the pipeline's own prefix (`pipeline_root`, s3://bucket/prefix) or a parent of it,
+    and the code and execution folders inside it."""
+    bucket, _, key = uri[5:].partition("/")
+    if not key.strip("/"):
+        raise DataCommandError(
+            f"{uri} is a bucket root: staging replaces everything under the URI, so it "
+            f"takes a prefix of its own, e.g. s3://{bucket}/data/"
+        )
+    root = pipeline_root.rstrip("/") + "/"
+    if root.startswith(uri):
+        raise DataCommandError(
+            f"{uri} holds the pipeline's own prefix {root} (code and execution outputs): "
+            f"stage into a folder of its own, e.g. {root}data/"
+        )
+    for managed in ("code/", "executions/"):
+        if uri.startswith(root + managed):
+            raise DataCommandError(
+                f"{uri} is inside the pipeline's {managed} folder; stage into e.g. {root}data/"
+            )
+
+
+def stage(frame: pd.DataFrame, uri: str, boto3_session: Any, replace: bool = False) -> list[str]:
+    """Write `frame` as Parquet under `uri`; returns the object paths.
+
+    Objects already under `uri` are replaced only with `replace` (they are listed on stderr
+    first); without it, their presence is an error and nothing is written."""
     import awswrangler as wr
 
+    existing = wr.s3.list_objects(uri, boto3_session=boto3_session)
+    if existing and not replace:
+        shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+        raise DataCommandError(
+            f"{uri} already holds {len(existing)} object(s) ({shown}); nothing was written. "
+            "Pass --replace to replace them with this dataset"
+        )
+    if existing:
+        print(f"replacing {len(existing)} object(s) under {uri}:", file=sys.stderr)
+        for path in existing:
+            print(f"  {path}", file=sys.stderr)
     result = wr.s3.to_parquet(
         frame, path=uri, dataset=True, mode="overwrite", index=False, boto3_session=boto3_session
     )
@@ -98,6 +142,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     put = sub.add_parser("stage", help="upload a local dataset (or 'demo') as Parquet")
     put.add_argument("source", help="CSV/Parquet file or folder, or 'demo'")
     put.add_argument("uri", help="s3://bucket/prefix/ (what InputDataUri points at)")
+    put.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the objects already under the URI (they are listed first)",
+    )
     get = sub.add_parser("predictions", help="read Batch Transform output into one table")
     get.add_argument("uri", help="the BatchTransform output prefix")
     get.add_argument("--output", type=Path, help="write CSV (or .parquet) here instead of stdout")
@@ -118,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         session = aws.session(settings.region)
         if args.command == "stage":
             uri = check_s3_uri(args.uri)
+            check_stage_target(uri, settings.s3_root)
             frame = read_source(args.source)
-            paths = stage(frame, uri, session)
+            paths = stage(frame, uri, session, replace=args.replace)
             print(
                 f"staged {len(frame)} rows in {len(paths)} Parquet object(s) under {uri}",
                 file=sys.stderr,
@@ -143,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataCommandError, SettingsError, DemoDataMissing) as exc:
         print(f"data: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a local folder or --output that cannot be written
+        print(f"data: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:
         message = aws.explain(exc)
         if message is None:

@@ -150,6 +150,39 @@ RANGES: dict[str, tuple[float, float]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "ModelApprovalStatus": ("Approved", "Rejected", "PendingManualApproval"),
 }
+# String parameters SageMaker checks against an API shape (botocore's model holds the values).
+INSTANCE_SHAPES: dict[str, str] = {
+    "ProcessingInstanceType": "ProcessingInstanceType",
+    "TrainingInstanceType": "TrainingInstanceType",
+    "TransformInstanceType": "TransformInstanceType",
+}
+DATES = ("ValidationStartDate", "TestStartDate")  # "auto" or YYYY-MM-DD
+NO_VALUE_ALLOWED = {"ChampionModelDataUri": ("", "none")}  # what a person may type for "none"
+
+
+def string_problem(name: str, text: str) -> str | None:
+    """Why a String parameter's value would fail its step (or cost a paid run), or None."""
+    from datetime import date
+
+    from pipelines.limits import s3_uri_problem, string_problem
+
+    if name in INSTANCE_SHAPES:
+        return string_problem(text, INSTANCE_SHAPES[name], "instance type")
+    if name in DATES:
+        if text.strip().lower() == "auto":
+            return None
+        try:
+            if len(text) == 10:
+                date.fromisoformat(text)
+                return None
+        except ValueError:
+            pass
+        return f"{text!r} is not a date like 2015-06-20, or 'auto'"
+    if name.endswith("Uri"):
+        if text.strip().lower() in NO_VALUE_ALLOWED.get(name, ()):
+            return None
+        return s3_uri_problem(text)
+    return None
 
 
 def coerce_overrides(declared: list[dict[str, Any]], pairs: list[str]) -> dict[str, Any]:
@@ -186,13 +219,17 @@ def coerce_overrides(declared: list[dict[str, Any]], pairs: list[str]) -> dict[s
             else:
                 value = text
         except ValueError:
+            article = "an" if kind.lower()[0] in "aeiou" else "a"
             raise ParameterError(
-                f"--param {name}={text!r}: expected a {kind.lower()} value"
+                f"--param {name}={text!r}: expected {article} {kind.lower()} value"
             ) from None
         if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:
             low, high = RANGES[name]
             raise ParameterError(f"--param {name}={text}: out of range [{low:g}, {high:g}]")
         if name in CHOICES and value not in CHOICES[name]:
             raise ParameterError(f"--param {name}={text!r}: choose one of {list(CHOICES[name])}")
+        problem = string_problem(name, value) if kind == "String" else None
+        if problem:
+            raise ParameterError(f"--param {name}: {problem}")
         values[name] = value
     return values

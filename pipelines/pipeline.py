@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from pipelines.code_assets import code_assets
-from pipelines.settings import Settings
+from pipelines.settings import Settings, SettingsError
 
 
 def build_pipeline(
@@ -44,14 +44,22 @@ def build_pipeline(
     )
     from pipelines.steps.train import build_train_step
 
+    try:
+        image_uri = image_uris.retrieve(
+            "xgboost", region=settings.region, version=settings.xgboost_image_version
+        )
+    except ValueError as exc:  # a region or version this SDK has no XGBoost image for
+        raise SettingsError(
+            f"setting 'region': {settings.region!r} has no SageMaker XGBoost "
+            f"{settings.xgboost_image_version} image that this SDK knows of "
+            f"({str(exc).split('. ')[0]})"
+        ) from None
     ctx = BuildContext(
         settings=settings,
         params=build_parameters(settings),
         session=session or sdk.offline_session(settings.region, settings.bucket),
         assets=code_assets(),
-        image_uri=image_uris.retrieve(
-            "xgboost", region=settings.region, version=settings.xgboost_image_version
-        ),
+        image_uri=image_uri,
         storage_root=storage_root or settings.s3_root,
         register_model=register_model,
     )
@@ -63,10 +71,13 @@ def build_pipeline(
     transform = build_batch_transform_step(ctx, preprocess, create_model)
     drift_report = drift_property_file()
     monitor = build_monitor_step(ctx, preprocess, transform, drift_report)
-    passed = [create_model, transform, monitor, build_drift_gate(ctx, drift_report)]
-    if ctx.register_model:
-        passed.insert(0, build_register_step(ctx, preprocess, train, evaluate))
-    champion_gate = build_champion_gate(ctx, report, if_steps=passed)
+    # Registration comes last, in CheckDrift's if-branch: every step that can fail the
+    # execution has passed before a version exists (and could become the next champion).
+    register = [build_register_step(ctx, preprocess, train, evaluate)] if ctx.register_model else []
+    drift_gate = build_drift_gate(ctx, drift_report, if_steps=register)
+    champion_gate = build_champion_gate(
+        ctx, report, if_steps=[create_model, transform, monitor, drift_gate]
+    )
     gate = build_quality_gate(
         ctx, report, if_steps=[champion_gate], else_steps=[build_fail_step(ctx, report)]
     )

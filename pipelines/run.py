@@ -78,6 +78,12 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-cache", action="store_true", help="re-run every job step")
     parser.add_argument(
+        "--allow-commands",
+        action="store_true",
+        help="let a --definition run job commands that are not this project's own "
+        "scripts (they run on this machine, with a minimal environment)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object with the result instead of the table",
@@ -110,55 +116,29 @@ def parse_registry_args(argv: list[str]) -> argparse.Namespace:
 
 
 def stage_inputs(
-    definition: dict[str, Any], parameters: dict[str, Any], s3: Any, input_path: Path | None
+    definition: dict[str, Any],
+    parameters: dict[str, Any],
+    s3: Any,
+    workdir: Path,
+    input_path: Path | None,
 ) -> str:
-    """Put the code objects and the input data where the definition expects them."""
-    from pipelines.code_assets import code_assets
+    """Put the code objects and the input data where the definition expects them; returns
+    what happened to the input, in one line (pipelines/local/staging.py)."""
     from pipelines.demo_data import rossmann_csv
+    from pipelines.local.staging import stage_code, stage_input
 
-    for asset in code_assets().all():
-        marker = f"/code/{asset.digest[:20]}/"
-        for uri in _code_uris(definition, marker):
-            root = uri[: uri.index(marker)]
-            for object_uri, body in asset.objects(root):
-                if not s3.path(object_uri).is_file():
-                    s3.put_bytes(body, object_uri)
+    stage_code(definition, s3)
     if "InputDataUri" not in parameters:
         if input_path:
             raise FileNotFoundError("--input: this definition has no InputDataUri parameter")
-        return "(no InputDataUri parameter: nothing staged)"
-    uri = str(parameters["InputDataUri"])
-    source = input_path or rossmann_csv()
-    if not source.exists():
-        raise FileNotFoundError(f"--input {source}: no such file or folder")
-    target = s3.path(uri)
-    if source.is_dir():
-        s3.upload_dir(source, uri)
-    else:
-        if target.exists():
-            import shutil
-
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        s3.put_file(source, f"{uri.rstrip('/')}/{source.name}")
-    return uri
-
-
-def _code_uris(node: Any, marker: str) -> list[str]:
-    """The s3:// strings in a definition that point into a code asset's location."""
-    if isinstance(node, str):
-        return [node] if node.startswith("s3://") and marker in node else []
-    if isinstance(node, dict):
-        return [u for v in node.values() for u in _code_uris(v, marker)]
-    if isinstance(node, list):
-        return [u for v in node for u in _code_uris(v, marker)]
-    return []
+        return "no InputDataUri parameter: nothing staged"
+    return stage_input(s3, workdir, str(parameters["InputDataUri"]), input_path or rossmann_csv())
 
 
 def definition_cache_key(profile: str) -> str:
     """Everything that can change a built definition: this package's source and profiles,
     the container code, the role from the environment, and the SDK version."""
     import hashlib
-    import os
     from importlib import metadata
 
     from pipelines.code_assets import code_assets
@@ -180,18 +160,22 @@ def definition_cache_key(profile: str) -> str:
 def cached_definition(profile: str, workdir: Path) -> tuple[dict[str, Any], str, str]:
     """The profile's definition, built once per change: building imports the SageMaker SDK
     (about 5 s), which would otherwise dominate a cached re-run."""
+    from pipelines.files import write_atomically
     from pipelines.settings import load_settings
 
     settings = load_settings(profile)
     path = workdir / "definitions" / f"{definition_cache_key(profile)}.json"
-    if not path.is_file():
+    try:
+        document = json.loads(path.read_text()) if path.is_file() else None
+    except ValueError:
+        document = None  # torn or edited: build it again
+    if document is None:
         from pipelines.pipeline import definition as build_definition
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(build_definition(settings))
-        os.replace(tmp, path)
-    return json.loads(path.read_text()), settings.pipeline_name, settings.region
+        text = build_definition(settings)
+        write_atomically(path, text)
+        document = json.loads(text)
+    return document, settings.pipeline_name, settings.region
 
 
 def local_champion(
@@ -264,16 +248,18 @@ def table(result: Any, champion: Any = None) -> str:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from pipelines.local.runner import DefinitionError, LocalRunner
+    from pipelines.local.runner import LocalRunner
     from pipelines.local.storage import LocalS3
-    from pipelines.parameters import ParameterError, coerce_overrides
+    from pipelines.parameters import coerce_overrides
 
     try:
         if args.definition:
             try:
                 definition = json.loads(args.definition.read_text())
             except (OSError, json.JSONDecodeError) as exc:
-                raise DefinitionError(f"--definition {args.definition}: {exc}") from None
+                raise ValueError(f"--definition {args.definition}: {exc}") from None
+            if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
+                raise ValueError(f"--definition {args.definition}: not a pipeline definition")
             name, region = "pipeline", "local"
         else:
             definition, name, region = cached_definition(args.profile, args.workdir.resolve())
@@ -292,19 +278,29 @@ def run_local(args: argparse.Namespace) -> int:
             progress=progress,
             pipeline_name=name,
             region=region,
+            allow_commands=args.allow_commands,
         )
-        uri = stage_inputs(definition, runner.parameters, LocalS3(runner.s3.root), args.input)
-        progress(f"execution {runner.execution_id}: input staged at {uri}")
+        staged = stage_inputs(
+            definition, runner.parameters, LocalS3(runner.s3.root), runner.workdir, args.input
+        )
+        progress(f"execution {runner.execution_id}: {staged}")
         progress(
             f"champion: {champion.describe()}"
             if champion
             else "champion: none approved (ChampionModelDataUri "
             f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})"
         )
-    except (SettingsError, ParameterError, DefinitionError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # settings, parameters, definition, input
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = runner.run()
+    except OSError as exc:  # the work directory cannot be written (read-only, full, ...)
+        print(f"run: error: work directory {args.workdir}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        result = runner.run()
+    except OSError as exc:
+        print(f"run: error: work directory {args.workdir}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         document = {**result.as_json(), "champion": asdict(champion) if champion else None}
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
@@ -384,6 +380,9 @@ def run_registry(args: argparse.Namespace) -> int:
     except RegistryError as exc:
         print(f"run registry: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        print(f"run registry: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines import limits
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
 PROFILES = ("dev", "staging", "prod")
@@ -25,14 +27,17 @@ _BUCKET = re.compile(
     r"^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 )
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _APPROVAL = ("Approved", "Rejected", "PendingManualApproval")
 
 
 class SettingsError(ValueError):
     """A setting is invalid; the message names the setting and where it came from."""
+
+
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise ValueError(problem)
 
 
 class _Frozen(BaseModel):
@@ -48,18 +53,17 @@ class Instances(_Frozen):
     transform_count: int = Field(ge=1, le=100)
     inference_types: tuple[str, ...]
 
-    @field_validator("processing_type", "training_type", "transform_type")
+    @field_validator("processing_type", "training_type", "transform_type", "inference_types")
     @classmethod
-    def _instance(cls, value: str) -> str:
-        if not _INSTANCE.match(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type like 'ml.m5.xlarge'")
-        return value
-
-    @field_validator("inference_types")
-    @classmethod
-    def _instances(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            cls._instance(item)
+    def _instance(cls, value: Any, info: Any) -> Any:
+        api_shape = {
+            "processing_type": "ProcessingInstanceType",
+            "training_type": "TrainingInstanceType",
+            "transform_type": "TransformInstanceType",
+            "inference_types": "ProductionVariantInstanceType",
+        }[info.field_name]
+        for item in value if isinstance(value, tuple) else (value,):
+            _refuse(limits.string_problem(item, api_shape, "instance type"))
         return value
 
 
@@ -157,11 +161,16 @@ class Settings(_Frozen):
     tags: dict[str, str] = {}
     project: Project = Project()
 
-    @field_validator("pipeline_name", "model_package_group")
+    @field_validator("pipeline_name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _PIPELINE_NAME.match(value):
-            raise ValueError(f"{value!r} must be alphanumeric with hyphens, at most 256 chars")
+        _refuse(limits.string_problem(value, "PipelineName", "pipeline name"))
+        return value
+
+    @field_validator("model_package_group")
+    @classmethod
+    def _group(cls, value: str) -> str:
+        _refuse(limits.string_problem(value, "EntityName", "model package group name"))
         return value
 
     @field_validator("bucket")
@@ -199,11 +208,20 @@ class Settings(_Frozen):
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         for key, item in value.items():
-            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-                raise ValueError(f"tag key {key!r} must be 1-128 chars and not start with aws:")
-            if len(item) > 256:
-                raise ValueError(f"tag {key!r}: value longer than 256 chars")
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r}: the aws: prefix is reserved")
+            _refuse(limits.string_problem(key, "TagKey", "tag key"))
+            _refuse(limits.string_problem(item, "TagValue", f"tag {key!r}: value"))
         return value
+
+    @model_validator(mode="after")
+    def _tag_count(self) -> Settings:
+        most = limits.max_items("TagList")
+        if len(self.all_tags) > most:
+            raise ValueError(
+                f"{len(self.all_tags)} tags (with the project's); SageMaker allows at most {most}"
+            )
+        return self
 
     @property
     def s3_root(self) -> str:
@@ -278,7 +296,7 @@ def load_settings(
         return Settings.model_validate(merged)
     except ValidationError as exc:
         error = exc.errors()[0]
-        path = tuple(error["loc"])
+        path = tuple(error["loc"]) or ("tags",)  # the one check across fields: the tag count
         name = ".".join(str(p) for p in path)
         if _has_key(cli, path):
             source = "command line"

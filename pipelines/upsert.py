@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -111,19 +109,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(args.profile, overrides)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary sibling and rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def definition_diff(deployed: str, new: str, name: str) -> str:
     """Unified diff of the two definitions in canonical form ('' when they are the same)."""
     from pipelines.pipeline import canonical_json
@@ -192,6 +177,14 @@ def publish(settings: Settings, definition: str, sm: Any, s3: Any) -> tuple[str,
     return arn, "unchanged" if unchanged else "updated"
 
 
+def execution_display_name(pipeline: str, suffix: str = "-upsert") -> str:
+    """`<pipeline>-upsert`, shortened to what StartPipelineExecution accepts."""
+    from pipelines.limits import shape
+
+    most = int(shape("PipelineExecutionName")["max"])
+    return pipeline[: most - len(suffix)].rstrip("-") + suffix
+
+
 def start_execution(sm: Any, name: str, overrides: dict[str, Any]) -> str:
     params = [
         {"Name": k, "Value": str(v).lower() if isinstance(v, bool) else str(v)}
@@ -200,7 +193,7 @@ def start_execution(sm: Any, name: str, overrides: dict[str, Any]) -> str:
     arn: str = sm.start_pipeline_execution(
         PipelineName=name,
         PipelineParameters=params,
-        PipelineExecutionDisplayName=f"{name}-upsert",
+        PipelineExecutionDisplayName=execution_display_name(name),
     )["PipelineExecutionArn"]
     return arn
 
@@ -248,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = coerce_overrides(json.loads(text)["Parameters"], args.param)
     if args.dry_run:
         if args.output:
+            from pipelines.files import write_atomically
+
             write_atomically(Path(args.output), text)
             print(f"wrote {args.output}", file=sys.stderr)
         else:
@@ -314,8 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     except UpsertError as exc:
         print(f"upsert: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:  # --output into a folder that cannot be written, a full disk
+        print(f"upsert: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:
-        message = aws.explain(exc)
+        message = aws.explain(exc, offline_hint="; --dry-run needs none")
         if message is None:
             raise
         print(f"upsert: error: {message}", file=sys.stderr)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -141,7 +142,9 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[
     if missing:
         raise DataError(f"missing required column(s) {missing}; the data has {list(raw.columns)}")
     frame = raw.copy()
-    dates = pd.to_datetime(frame[cols.date_column], errors="coerce", format="mixed")
+    dates, zone_note = parse_dates(frame[cols.date_column], cols.date_column)
+    if zone_note:
+        notes.append(zone_note)
     bad = dates.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -164,6 +167,14 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[
         raise DataError(
             f"column {cols.target_column!r}: negative value {target.iloc[row]} at row {row + 1}"
         )
+    infinite = np.isinf(target.to_numpy(dtype="float64", na_value=np.nan))
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        value = frame[cols.target_column].iloc[row]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise DataError(
+            f"column {cols.target_column!r}: value {shown} at row {row + 1} is not a finite number"
+        )
     if target.isna().any():
         n = int(target.isna().sum())
         notes.append(f"dropped {n} row(s) with an empty {cols.target_column!r}")
@@ -185,6 +196,34 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[
     if cols.open_column:
         frame[cols.open_column] = pd.to_numeric(frame[cols.open_column], errors="coerce")
     return frame, notes
+
+
+_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def parse_dates(values: pd.Series, column: str) -> tuple[pd.Series, str]:
+    """Dates of any common format (unparsable ones become NaT, reported by the caller), and
+    a note when some carried a UTC offset.
+
+    A value with an offset is read as the calendar day it names where it was written: sales
+    are daily per store, so "2015-03-29T00:00:00+02:00" is 29 March whatever the offset,
+    and a year of one zone's data (two offsets across daylight saving time) or stores in
+    several zones parse without a conversion that would move rows to another day."""
+    if pd.api.types.is_datetime64_any_dtype(values):  # Parquet timestamps: one zone at most
+        zone = getattr(values.dt, "tz", None)
+        return (values.dt.tz_localize(None) if zone is not None else values), ""
+    text = values.astype("string").str.strip()
+    zoned = text.str.contains(_ZONE, na=False)
+    note = ""
+    if zoned.any():
+        offsets = sorted(text[zoned].str.extract(f"({_ZONE.pattern})", expand=False).unique())
+        shown = ", ".join(offsets[:4]) + (", ..." if len(offsets) > 4 else "")
+        note = (
+            f"column {column!r}: {int(zoned.sum())} value(s) carry a UTC offset ({shown}); "
+            "each is read as the calendar day it names"
+        )
+        text = text.str.replace(_ZONE, "", regex=True)
+    return pd.to_datetime(text, errors="coerce", format="mixed"), note
 
 
 def infer_roles(frame: pd.DataFrame, cols: ColumnConfig) -> tuple[list[str], list[str], list[str]]:

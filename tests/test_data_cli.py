@@ -42,10 +42,63 @@ def test_stage_demo_then_read_back(s3: object, capsys: pytest.CaptureFixture[str
     back = wr.s3.read_parquet(uri, boto3_session=boto3.Session(region_name="eu-west-1"))
     assert len(back) == 93_832
     assert set(back.columns) >= {"Date", "Store", "Sales", "Open", "Promo"}
-    # staging again replaces the dataset instead of adding to it
-    assert data.main(["stage", "demo", uri]) == 0
+    # staging again is refused without --replace, and replaces (never adds to) with it
+    capsys.readouterr()
+    assert data.main(["stage", "demo", uri]) == 2
+    assert "already holds 1 object(s)" in capsys.readouterr().err
+    assert data.main(["stage", "demo", uri, "--replace"]) == 0
+    assert "replacing 1 object(s) under s3://forecast-data/forecast/data/:" in (
+        capsys.readouterr().err
+    )
     again = wr.s3.read_parquet(uri, boto3_session=boto3.Session(region_name="eu-west-1"))
     assert len(again) == 93_832
+
+
+def keys(s3: object) -> list[str]:
+    listed = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])  # type: ignore[attr-defined]
+    return sorted(o["Key"] for o in listed)
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        (f"s3://{BUCKET}/", f"s3://{BUCKET}/ is a bucket root"),
+        (f"s3://{BUCKET}", f"s3://{BUCKET}/ is a bucket root"),
+        (
+            "s3://store-sales-forecast-dev/store-sales-forecast/",
+            "holds the pipeline's own prefix",
+        ),
+        (
+            "s3://store-sales-forecast-dev/",
+            "is a bucket root",
+        ),
+        (
+            "s3://store-sales-forecast-dev/store-sales-forecast/executions/x/",
+            "inside the pipeline's executions/ folder",
+        ),
+        (f"s3://{BUCKET}//etc/", "the key has an empty, '.' or '..' segment"),
+    ],
+)
+def test_stage_never_replaces_what_is_not_the_dataset(
+    s3: object, uri: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Other teams' prefixes, the pipeline's code and outputs: all survive a careless stage."""
+    s3.put_object(Bucket=BUCKET, Key="other-team/model.tar.gz", Body=b"theirs")  # type: ignore[attr-defined]
+    s3.put_object(Bucket=BUCKET, Key="forecast/data-archive/2014.csv", Body=b"old")  # type: ignore[attr-defined]
+    assert data.main(["stage", "demo", uri]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert keys(s3) == ["forecast/data-archive/2014.csv", "other-team/model.tar.gz"]
+
+
+def test_replace_stays_inside_its_prefix(s3: object) -> None:
+    s3.put_object(Bucket=BUCKET, Key="forecast/data/old.csv", Body=b"Date,Store\n")  # type: ignore[attr-defined]
+    s3.put_object(Bucket=BUCKET, Key="forecast/data-archive/2014.csv", Body=b"old")  # type: ignore[attr-defined]
+    assert data.main(["stage", "demo", f"s3://{BUCKET}/forecast/data/", "--replace"]) == 0
+    after = keys(s3)
+    assert "forecast/data/old.csv" not in after
+    assert "forecast/data-archive/2014.csv" in after
+    assert next(k for k in after if k.startswith("forecast/data/")).endswith(".parquet")
 
 
 def test_staged_parquet_is_what_preprocess_accepts(s3: object, tmp_path: Path) -> None:
@@ -86,7 +139,7 @@ def test_predictions_read_back_as_one_table(
     ("argv", "message"),
     [
         (["stage", "demo", "bucket/data"], "'bucket/data' is not an s3://bucket/prefix URI"),
-        (["stage", "missing.csv", "s3://b/d/"], "missing.csv: no such file or folder"),
+        (["stage", "missing.csv", "s3://forecast-data/d/"], "missing.csv: no such file or folder"),
         (["predictions", "s3://forecast-data/none/"], "no Batch Transform output (*.out) under"),
     ],
 )

@@ -132,3 +132,64 @@ def test_unseen_category_label_is_missing_not_an_error(model: inference.Model) -
         json.dumps({"instances": [{**base, "StoreType": "zz"}]}), "application/json"
     )
     assert np.isnan(decoded.values[0, model.features.index("StoreType")])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "the JSON is nested too deeply to be a request"),
+        ('{"instances": [{"Promo": NaN}]}', "NaN is not a number JSON allows"),
+        ('{"instances": [{"Promo": Infinity}]}', "Infinity is not a number JSON allows"),
+        ('{"instances": [{"Promo": ' + "9" * 5000 + "}]}", "a number that cannot be read"),
+    ],
+)
+def test_json_that_no_parser_should_answer_with_a_500(
+    model: inference.Model, body: str, message: str
+) -> None:
+    with pytest.raises(inference.RequestError) as err:
+        inference.input_fn(body, "application/json")
+    assert err.value.status_code == 400
+    assert message in err.value.message
+
+
+@pytest.mark.parametrize("number", ["9" * 400, "1e39", "-1e39"])
+def test_json_numbers_past_float32_are_refused_with_the_field(
+    model: inference.Model, number: str
+) -> None:
+    base = dict.fromkeys(model.features, 1.0)
+    body = json.dumps({"instances": [base]}).replace('"Promo": 1.0', f'"Promo": {number}')
+    with pytest.raises(inference.RequestError) as err:
+        inference.input_fn(body, "application/json")
+    assert err.value.status_code == 400
+    assert err.value.message.startswith("instance 0, field 'Promo': ")
+    assert err.value.message.endswith("is not a finite number the model can take")
+
+
+@pytest.mark.parametrize("field", ["inf", "-inf", "1e39"])
+def test_csv_infinity_is_refused_with_row_and_field(model: inference.Model, field: str) -> None:
+    rows = [["1"] * len(model.features) for _ in range(3)]
+    rows[2][4] = field
+    body = "\n".join(",".join(r) for r in rows)
+    with pytest.raises(inference.RequestError, match="CSV row 3, field 5: not a finite number"):
+        inference.input_fn(body, "text/csv")
+
+
+def test_series_key_matches_by_value_not_by_float_formatting(
+    model: inference.Model, batch: pd.DataFrame
+) -> None:
+    row = batch.iloc[0]
+    fields = dict(zip(model.features, row.iloc[2:].tolist(), strict=True))
+    store = int(row[0])
+    encoded = "Store_code"
+    fields.pop(encoded)  # send the key by name instead of its code
+    fields["StoreType"] = model_category(model, "StoreType", fields["StoreType"])
+
+    def code(value: object) -> float:
+        batch_ = inference.input_fn(
+            json.dumps({"instances": [{**fields, "Store": value}]}), "application/json"
+        )
+        return float(batch_.values[0, model.features.index(encoded)])
+
+    assert not np.isnan(code(store))
+    assert code(store) == code(float(store)) == code(str(store)) == code(f"{store}.0")
+    assert np.isnan(code(store + 100_000))  # an unseen store stays unseen

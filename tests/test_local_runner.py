@@ -113,6 +113,44 @@ def test_second_run_hits_the_cache_and_registers_version_2(
     assert "version 1" in listing and "version 2" in listing
 
 
+def test_six_cached_runs_at_once_on_one_workdir(
+    definition_file: Path, workdir: Path, tmp_path: Path
+) -> None:
+    """Six terminals re-running the demo on one work directory: every run succeeds from the
+    cache, each registers its own version, and none is lost or handed out twice."""
+    import shutil
+    import subprocess
+    import sys
+
+    shared = tmp_path / "shared"
+    shutil.copytree(workdir, shared)
+    before = len(
+        json.loads((shared / "registry" / "registry.json").read_text())["groups"][
+            "store-sales-forecast"
+        ]["versions"]
+    )
+    argv = [sys.executable, "-m", "pipelines.run", "--local", "--definition"]
+    argv += [str(definition_file), "--workdir", str(shared), "--json"]
+    processes = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+        results.append(json.loads(out))
+    for result in results:
+        jobs = {s["name"]: s["cache_hit"] for s in result["steps"] if s["cache_hit"] is not None}
+        assert set(jobs.values()) == {True}, jobs
+    versions = sorted(r["model_package"]["ModelPackageVersion"] for r in results)
+    assert versions == list(range(before + 1, before + 7))
+    stored = json.loads((shared / "registry" / "registry.json").read_text())
+    group = stored["groups"]["store-sales-forecast"]["versions"]
+    numbers = [v["ModelPackageVersion"] for v in group]
+    assert numbers == list(range(1, before + 7))
+
+
 def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
     definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -265,6 +303,6 @@ def test_bad_parameter_is_refused_before_running(
         == 2
     )
     assert (
-        capsys.readouterr().err == "run: error: --param MaxDepth='abc': expected a integer value\n"
+        capsys.readouterr().err == "run: error: --param MaxDepth='abc': expected an integer value\n"
     )
     assert not (tmp_path / "executions").exists()

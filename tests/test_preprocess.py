@@ -149,12 +149,39 @@ def test_other_column_names_and_two_series_keys() -> None:
             lambda d: pd.concat([d, d.iloc[[10]]], ignore_index=True),
             "2 rows share the same series and date",
         ),
+        (
+            lambda d: d.assign(Sales=d["Sales"].astype(float).where(d.index != 5, np.inf)),
+            "column 'Sales': value inf at row 6 is not a finite number",
+        ),
+        (
+            lambda d: d.assign(Sales=d["Sales"].astype(object).where(d.index != 5, "Infinity")),
+            "column 'Sales': value 'Infinity' at row 6 is not a finite number",
+        ),
     ],
 )
 def test_bad_data_is_named(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(pp.DataError) as err:
         pp.build_features(mutate(frame()), COLS, horizon=14)
     assert message in str(err.value)
+
+
+def test_dates_with_utc_offsets_are_the_days_they_name() -> None:
+    """A year of one zone's data carries two offsets (daylight saving time) and stores in
+    several zones carry several: each row is the calendar day written, none moves to another
+    (and mixed offsets no longer end in pandas' "Mixed timezones detected" traceback)."""
+    plain = frame()
+    zoned = plain.copy()
+    offsets = np.where(pd.to_datetime(plain["Date"]).dt.month < 3, "+01:00", "+02:00")
+    zoned["Date"] = plain["Date"] + "T00:00:00" + offsets
+    zoned.loc[zoned["Store"] == 2, "Date"] = plain["Date"] + "T23:30:00-05:00"
+    expected = pp.build_features(plain, COLS, horizon=14)
+    got = pp.build_features(zoned, COLS, horizon=14)
+    pd.testing.assert_frame_equal(got.train, expected.train)
+    pd.testing.assert_frame_equal(got.batch, expected.batch)
+    assert (
+        "column 'Date': 280 value(s) carry a UTC offset (+01:00, +02:00, -05:00); each is "
+        "read as the calendar day it names"
+    ) in got.notes
 
 
 def test_nan_target_rows_are_dropped_and_reported() -> None:

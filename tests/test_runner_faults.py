@@ -3,7 +3,9 @@ an interrupted run (Ctrl-C). Downstream steps do not run, logs and outputs so fa
 and the next run resumes from the cache. Also: progress from steps running at once.
 
 The definition is written by hand: two processing steps, the second reading the first's
-output, both running a small script whose behaviour the test picks.
+output, both running a small script whose behaviour the test picks. That script is not one of
+the project's own, so every run here is started with allow_commands (--allow-commands), and
+what it reads from its environment comes from the definition (a job inherits nothing else).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local.runner import LocalRunner
+from pipelines.local.runner import DefinitionError, LocalRunner
 from pipelines.local.storage import LocalS3
 
 SCRIPT = """
@@ -35,17 +37,20 @@ if mode == "kill":
 if mode == "fail":
     print("script: error: something went wrong", file=sys.stderr)
     sys.exit(3)
+if mode == "env":
+    (out / "env.txt").write_text(" ".join(sorted(os.environ)))
 (out / "result.txt").write_text(mode)
 """
 CODE = "s3://bucket/code/fault.py"
 
 
-def step(name: str, mode: str, source: object, timeout: int = 600) -> dict:
+def step(name: str, mode: str, source: object, timeout: int = 600, sleep: float = 0) -> dict:
     return {
         "Name": name,
         "Type": "Processing",
         "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"},
         "Arguments": {
+            "Environment": {"FAULT_SLEEP": str(sleep)} if sleep else {},
             "AppSpecification": {
                 "ImageUri": "local",
                 "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/fault.py"],
@@ -86,16 +91,24 @@ def step(name: str, mode: str, source: object, timeout: int = 600) -> dict:
     }
 
 
-def definition(first_mode: str, second_mode: str = "ok", timeout: int = 600) -> dict:
+def definition(
+    first_mode: str, second_mode: str = "ok", timeout: int = 600, sleep: float = 0
+) -> dict:
+    """`sleep` seconds go to whichever step runs in mode "sleep"."""
     first_out = {"Get": "Steps.First.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
+    first_sleep = sleep * (first_mode == "sleep")
     return {
         "Version": "2020-12-01",
         "Parameters": [],
         "Steps": [
-            step("First", first_mode, "s3://bucket/data/", timeout),
-            step("Second", second_mode, first_out),
+            step("First", first_mode, "s3://bucket/data/", timeout, sleep=first_sleep),
+            step("Second", second_mode, first_out, sleep=sleep * (second_mode == "sleep")),
         ],
     }
+
+
+def runner(document: dict, workdir: Path, **options: object) -> LocalRunner:
+    return LocalRunner(document, workdir, allow_commands=True, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -110,10 +123,9 @@ def statuses(result: object) -> dict[str, str]:
     return {s.name: s.status for s in result.steps}  # type: ignore[attr-defined]
 
 
-def test_timeout_is_honoured(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAULT_SLEEP", "30")
+def test_timeout_is_honoured(workdir: Path) -> None:
     started = time.perf_counter()
-    result = LocalRunner(definition("sleep", timeout=1), workdir).run()
+    result = runner(definition("sleep", timeout=1, sleep=30), workdir).run()
     assert time.perf_counter() - started < 20
     assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
     assert result.failure_reason.startswith("First: stopped after MaxRuntimeInSeconds=1; log: ")
@@ -122,13 +134,13 @@ def test_timeout_is_honoured(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_killed_job(workdir: Path) -> None:
-    result = LocalRunner(definition("kill"), workdir).run()
+    result = runner(definition("kill"), workdir).run()
     assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
     assert "First: the job was killed by signal 9" in result.failure_reason
 
 
 def test_failing_job_keeps_its_log_and_stops_downstream(workdir: Path) -> None:
-    result = LocalRunner(definition("fail"), workdir).run()
+    result = runner(definition("fail"), workdir).run()
     assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
     assert result.failure_reason.startswith(
         "First: the job exited with status 3: script: error: something went wrong; log: "
@@ -160,7 +172,7 @@ def test_progress_lines_of_parallel_steps_never_interleave(workdir: Path) -> Non
         lines.append(line)
         active.pop()
 
-    result = LocalRunner(both, workdir, progress=progress).run()
+    result = runner(both, workdir, progress=progress).run()
     assert statuses(result) == {"Left": "Succeeded", "Right": "Succeeded"}
     assert overlapped == []
     assert sorted(line.split(" in ")[0] for line in lines) == [
@@ -173,7 +185,7 @@ def test_progress_lines_of_parallel_steps_never_interleave(workdir: Path) -> Non
 
 def test_interrupted_run_resumes_from_the_cache(workdir: Path) -> None:
     path = workdir / "definition.json"
-    path.write_text(json.dumps(definition("ok", "sleep")))
+    path.write_text(json.dumps(definition("ok", "sleep", sleep=60)))
     argv = [
         sys.executable,
         "-m",
@@ -184,11 +196,9 @@ def test_interrupted_run_resumes_from_the_cache(workdir: Path) -> None:
         "--workdir",
         str(workdir),
         "--json",
+        "--allow-commands",
     ]
-    env = {**os.environ, "FAULT_SLEEP": "60"}
-    process = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     log = None
     while time.time() < deadline and log is None:
@@ -210,13 +220,178 @@ def test_interrupted_run_resumes_from_the_cache(workdir: Path) -> None:
     }
     assert "mode sleep" in log.read_text()  # the log is kept
     # the next run resumes: First comes from the cache, Second runs (quickly this time)
-    again = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != "FAULT_SLEEP"},
-    )
+    path.write_text(json.dumps(definition("ok", "sleep")))
+    again = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     steps = {s["name"]: (s["status"], s["cache_hit"]) for s in json.loads(again.stdout)["steps"]}
     assert steps == {"First": ("Succeeded", True), "Second": ("Succeeded", False)}
+
+
+# --------------------------------------------------------------------------- commands and env
+
+
+def test_a_foreign_script_runs_only_with_allow_commands(workdir: Path) -> None:
+    result = LocalRunner(definition("ok"), workdir).run()
+    assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
+    assert result.failure_reason == (
+        "First: entrypoint script /opt/ml/processing/input/code/fault.py is not one of this "
+        "project's own scripts; a definition that runs other code needs --allow-commands"
+    )
+    log = workdir / "executions" / result.execution_id / "First" / "job.log"
+    assert not log.exists()  # refused before it started
+    assert statuses(runner(definition("ok"), workdir).run()) == {
+        "First": "Succeeded",
+        "Second": "Succeeded",
+    }
+
+
+def test_a_shell_entrypoint_is_refused_before_anything_runs(workdir: Path) -> None:
+    document = definition("ok")
+    document["Steps"][1]["Arguments"]["AppSpecification"]["ContainerEntrypoint"] = [
+        "bash",
+        "-c",
+        "rm -rf ~",
+    ]
+    with pytest.raises(DefinitionError, match=r"^step 'Second': entrypoint \['bash', '-c'"):
+        LocalRunner(document, workdir)
+    assert not (workdir / "executions").exists()
+
+
+def test_jobs_see_only_their_own_environment(workdir: Path) -> None:
+    assert os.environ["AWS_SECRET_ACCESS_KEY"]  # conftest's fake credentials are set here
+    document = definition("env")
+    document["Steps"][0]["Arguments"]["Environment"] = {"JOB_SETTING": "1"}
+    result = runner(document, workdir).run()
+    assert result.status == "Succeeded", result.failure_reason
+    out = workdir / "s3" / "bucket" / "executions" / result.execution_id / "First" / "env.txt"
+    names = set(out.read_text().split())
+    assert "JOB_SETTING" in names and "PATH" in names
+    assert not {n for n in names if n.startswith("AWS_")}
+
+
+# --------------------------------------------------------------------------- storage faults
+
+
+def test_a_torn_cache_entry_is_named_ignored_and_rewritten(workdir: Path) -> None:
+    assert runner(definition("ok"), workdir).run().status == "Succeeded"
+    [entry, *_] = sorted((workdir / "cache" / "First").glob("*.json"))
+    entry.write_text('{"time": "2026-')  # a crash mid-write, as the old runner could leave
+    lines: list[str] = []
+    result = runner(definition("ok"), workdir, progress=lines.append).run()
+    assert result.status == "Succeeded"
+    assert result.steps[0].cache_hit is False
+    assert any(
+        line.startswith(f"First: cache entry {entry} is unreadable (")
+        and line.endswith("ignored, the step runs and rewrites it")
+        for line in lines
+    )
+    assert json.loads(entry.read_text())["execution"] == result.execution_id
+    assert runner(definition("ok"), workdir).run().steps[0].cache_hit is True
+
+
+def test_a_full_disk_fails_the_step_in_one_line_and_keeps_run_json(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(self: LocalS3, source: Path, uri: str) -> None:  # stands for the disk filling up
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LocalS3, "put_file", full)
+    result = runner(definition("ok"), workdir).run()
+    assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
+    assert result.failure_reason == "First: [Errno 28] No space left on device"
+    saved = json.loads((workdir / "executions" / result.execution_id / "run.json").read_text())
+    assert saved["status"] == "Failed" and saved["failure_reason"] == result.failure_reason
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "s3://bucket//{outside}/",
+        "s3://bucket/../{name}/",
+        {"Std:Join": {"On": "/", "Values": ["s3://bucket", "", "{outside}"]}},
+    ],
+)
+def test_a_step_output_outside_the_work_directory_is_refused(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory, output: object
+) -> None:
+    outside = tmp_path_factory.mktemp("precious")
+    (outside / "keep.txt").write_text("mine")
+    text = json.dumps(output).replace("{outside}", str(outside).lstrip("/"))
+    text = text.replace("{name}", outside.name)
+    document = definition("ok")
+    out = document["Steps"][0]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]
+    out["S3Output"]["S3Uri"] = json.loads(text)
+    try:
+        result = runner(document, workdir).run()
+    except DefinitionError as exc:  # a literal URI: refused before anything runs
+        assert str(exc).startswith("step 'First': ")
+        assert "the key has an empty, '.' or '..' segment" in str(exc)
+    else:  # built by a Join: refused when the step resolves it, before its job starts
+        assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
+        assert result.failure_reason.startswith("First: output 'out': ")
+        assert not (workdir / "executions" / result.execution_id / "First" / "job.log").exists()
+    assert [p.name for p in outside.iterdir()] == ["keep.txt"]
+    assert (outside / "keep.txt").read_text() == "mine"
+
+
+def test_an_unsafe_model_tarball_fails_the_transform_in_one_line(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        info = tarfile.TarInfo("../../escaped.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    s3 = LocalS3(workdir / "s3")
+    s3.put_bytes(raw.getvalue(), "s3://bucket/model/model.tar.gz")
+    s3.put_bytes(b"1,2\n", "s3://bucket/batch/batch.csv")
+    document = {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [
+            {
+                "Name": "CreateModel",
+                "Type": "Model",
+                "Arguments": {
+                    "ExecutionRoleArn": "arn:aws:iam::123456789012:role/R",
+                    "PrimaryContainer": {
+                        "Image": "local",
+                        "ModelDataUrl": "s3://bucket/model/model.tar.gz",
+                    },
+                },
+            },
+            {
+                "Name": "BatchTransform",
+                "Type": "Transform",
+                "Arguments": {
+                    "ModelName": {"Get": "Steps.CreateModel.ModelName"},
+                    "TransformInput": {
+                        "DataSource": {
+                            "S3DataSource": {
+                                "S3DataType": "S3Prefix",
+                                "S3Uri": "s3://bucket/batch/",
+                            }
+                        },
+                        "ContentType": "text/csv",
+                        "SplitType": "Line",
+                    },
+                    "TransformOutput": {"S3OutputPath": "s3://bucket/out/"},
+                    "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                },
+            },
+        ],
+    }
+    result = LocalRunner(document, workdir).run()
+    assert result.status == "Failed"
+    assert result.failure_reason.startswith(
+        "BatchTransform: model artifact model.tar.gz cannot be unpacked safely: "
+    )
+    assert "\n" not in result.failure_reason
+    sandbox = workdir / "executions" / result.execution_id / "BatchTransform"
+    assert not list(workdir.parent.rglob("escaped.txt"))
+    assert not (sandbox / "output").exists()

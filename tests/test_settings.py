@@ -74,3 +74,45 @@ def test_role_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", "not-an-arn")
     with pytest.raises(SettingsError, match=r"^environment variable SAGEMAKER_PIPELINE_ROLE_ARN"):
         load_settings("dev")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"model_package_group": "g" * 64},
+            "command line: setting 'model_package_group': model package group name is 64 "
+            "characters long; SageMaker allows at most 63",
+        ),
+        (
+            {"pipeline_name": "p" * 257},
+            "command line: setting 'pipeline_name': pipeline name is 257 characters long; "
+            "SageMaker allows at most 256",
+        ),
+        (
+            {"tags": {f"team-{i}": "x" for i in range(49)}},
+            "command line: setting 'tags': 51 tags (with the project's); SageMaker allows at "
+            "most 50",
+        ),
+        (
+            {"tags": {"owner": "x" * 257}},
+            "command line: setting 'tags': tag 'owner': value is 257 characters long; "
+            "SageMaker allows at most 256",
+        ),
+        (
+            {"tags": {"aws:owner": "x"}},
+            "command line: setting 'tags': tag key 'aws:owner': the aws: prefix is reserved",
+        ),
+        (
+            {"instances": {"processing_type": "ml.m5.huge"}},
+            "command line: setting 'instances.processing_type': instance type 'ml.m5.huge' is "
+            "not a value SageMaker accepts here (e.g. ml.m5.large",
+        ),
+    ],
+)
+def test_names_and_tags_are_held_to_the_api_limits(overrides: dict, message: str) -> None:
+    """Limits from botocore's service model: what CreatePipeline, CreateModelPackageGroup
+    and AddTags would refuse after code was already staged."""
+    with pytest.raises(SettingsError) as err:
+        load_settings("dev", overrides)
+    assert str(err.value).startswith(message)

@@ -186,11 +186,25 @@ def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture
     ("param", "message"),
     [
         ("NoSuchThing=1", "--param NoSuchThing: no such parameter"),
-        ("MaxDepth=deep", "--param MaxDepth='deep': expected a integer value"),
+        ("MaxDepth=deep", "--param MaxDepth='deep': expected an integer value"),
         ("MaxTestMape=-1", "--param MaxTestMape=-1: out of range"),
         ("ModelApprovalStatus=Maybe", "choose one of ['Approved', 'Rejected'"),
         ("MinImprovement=2", "--param MinImprovement=2: out of range [-1, 1]"),
         ("MaxDepth", "expected NAME=VALUE"),
+        ("ValidationStartDate=garbage", "'garbage' is not a date like 2015-06-20, or 'auto'"),
+        ("TestStartDate=2015-02-30", "'2015-02-30' is not a date like 2015-06-20"),
+        (
+            "TrainingInstanceType=ml.m5.huge",
+            "--param TrainingInstanceType: instance type 'ml.m5.huge' is not a value SageMaker "
+            "accepts here (e.g. ml.m5.large",
+        ),
+        (
+            "TransformInstanceType=ml.t3.medium",  # a processing type, not a transform one
+            "instance type 'ml.t3.medium' is not a value SageMaker accepts here",
+        ),
+        ("InputDataUri=s3//bucket/data", "'s3//bucket/data' is not an s3:// URI"),
+        ("InputDataUri=s3://bucket//data", "the key has an empty, '.' or '..' segment"),
+        ("ChampionModelDataUri=s3://x/m.tar.gz", "'x' is not a valid S3 bucket name"),
     ],
 )
 def test_rejected_overrides_make_no_aws_call(
@@ -354,3 +368,25 @@ def test_throttling_after_retries_is_one_line() -> None:
     )
     client = aws.client(aws.session("eu-west-1"), "sagemaker")
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
+
+
+def test_unknown_region_is_one_line_even_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert upsert.main(["--dry-run", "--region", "xx-east-9"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "upsert: error: setting 'region': 'xx-east-9' has no SageMaker XGBoost 3.0-5 image "
+        "that this SDK knows of (Unsupported region: xx-east-9)\n"
+    )
+
+
+def test_execution_display_name_fits_the_api(aws: dict) -> None:
+    import re
+
+    from pipelines.limits import shape
+
+    limit = shape("PipelineExecutionName")
+    for name in ("p", "store-sales-forecast-dev", "a" * 256, "a" * 74 + "-b" * 20):
+        display = upsert.execution_display_name(name)
+        assert len(display) <= limit["max"] == 82
+        assert re.fullmatch(limit["pattern"], display), display
+        assert display.endswith("-upsert")

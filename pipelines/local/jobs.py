@@ -4,11 +4,16 @@ Each job gets a sandbox folder standing in for the container's filesystem: every
 and path that starts with /opt/ml/ is mapped into `<sandbox>/opt/ml/`, inputs are copied in,
 the script runs as a subprocess with the job's environment, and outputs are copied to the
 local S3 folder. The job's log is kept in the sandbox whatever happens.
+
+A job runs only this project's own scripts (checked by content just before it starts) unless
+the caller allows other commands, and it sees only the environment it needs: its own
+variables plus a short allowlist, never the caller's credentials.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -21,9 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.local.storage import LocalS3
+from pipelines.files import write_atomically
+from pipelines.local.storage import LocalS3, file_digest
 
 CONTAINER_ROOT = "/opt/ml/"
+# What a job inherits from the caller's environment; everything else (AWS_*, tokens, the
+# caller's secrets) stays out, as it would in a container.
+PASSED_ENVIRONMENT = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "SYSTEMROOT",
+    "OMP_NUM_THREADS",
+)
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
 
@@ -46,6 +66,8 @@ class JobContext:
     sandbox: Path
     s3: LocalS3
     job_name: str
+    # SHA-256 digests of the scripts a job may run (this project's own); None: any command
+    trusted: frozenset[str] | None = None
 
     @property
     def log_path(self) -> Path:
@@ -57,6 +79,32 @@ class JobContext:
             return str(self.sandbox / path.lstrip("/"))
         return path
 
+    def check_script(self, script: Path, what: str) -> None:
+        """Refuse to run `script` unless it is one of the project's own (or all are allowed)."""
+        if self.trusted is None:
+            return
+        inside = script.resolve().is_relative_to(self.sandbox.resolve())
+        if not (inside and script.is_file() and file_digest(script) in self.trusted):
+            raise JobFailed(
+                f"{self.step}: {what} is not one of this project's own scripts; a definition "
+                "that runs other code needs --allow-commands"
+            )
+
+
+def job_environment(env: dict[str, str]) -> dict[str, str]:
+    """The allowlisted part of this process's environment plus the job's own variables."""
+    inherited = {k: v for k in PASSED_ENVIRONMENT if (v := os.environ.get(k)) is not None}
+    return {**inherited, **env, "PYTHONUNBUFFERED": "1"}
+
+
+def extract(archive: Path, target: Path, what: str, step: str) -> None:
+    """Unpack a tarball with the 'data' filter; an unsafe or broken one fails the step."""
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise JobFailed(f"{step}: {what} {archive.name} cannot be unpacked safely: {exc}") from None
+
 
 def run_subprocess(
     ctx: JobContext, command: list[str], env: dict[str, str], cwd: Path, timeout: float | None
@@ -66,7 +114,7 @@ def run_subprocess(
     Returns the log text. Raises JobFailed naming the exit status, signal or timeout.
     """
     ctx.sandbox.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    full_env = job_environment(env)
     with ctx.log_path.open("w") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
@@ -144,9 +192,17 @@ def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
             raise JobFailed(f"{ctx.step}: input {item['InputName']!r}: {exc}") from None
     outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for item in outputs:
+        try:
+            ctx.s3.path(item["S3Output"]["S3Uri"])  # refused now, not after the job ran
+        except ValueError as exc:
+            raise JobFailed(f"{ctx.step}: output {item['OutputName']!r}: {exc}") from None
         Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
     app = args["AppSpecification"]
-    command = _python([ctx.container_path(c) for c in app.get("ContainerEntrypoint", [])])
+    entrypoint = [ctx.container_path(c) for c in app.get("ContainerEntrypoint", [])]
+    # the entrypoint's shape (python3 <script>) was checked with the definition (runner.py)
+    script = entrypoint[-1] if entrypoint else ""
+    ctx.check_script(Path(script), f"entrypoint script {app.get('ContainerEntrypoint', [''])[-1]}")
+    command = _python(entrypoint)
     command += [ctx.container_path(str(a)) for a in app.get("ContainerArguments", [])]
     env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
     run_subprocess(ctx, command, env, ctx.sandbox, _max_runtime(args))
@@ -195,12 +251,11 @@ def _toolkit_args(hyperparameters: dict[str, str]) -> list[str]:
 
 
 def _pack(folder: Path, archive: Path) -> None:
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    tmp = archive.with_name(f".tmp-{archive.name}")
-    with tarfile.open(tmp, "w:gz") as tar:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for item in sorted(folder.iterdir()):
             tar.add(item, arcname=item.name)
-    os.replace(tmp, archive)
+    write_atomically(archive, buffer.getvalue())
 
 
 def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -231,8 +286,8 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         if submit.startswith(CONTAINER_ROOT)
         else ctx.s3.path(submit)
     )
-    with tarfile.open(source) as tar:
-        tar.extractall(code, filter="data")
+    extract(source, code, "source tarball", ctx.step)
+    ctx.check_script(code / program, f"training program {program}")
     model_dir, output_dir = root / "model", root / "output" / "data"
     model_dir.mkdir(parents=True, exist_ok=True)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -316,18 +371,25 @@ def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) 
     container = model["PrimaryContainer"]
     model_dir = ctx.sandbox / "opt" / "ml" / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(ctx.s3.path(container["ModelDataUrl"])) as tar:
-        tar.extractall(model_dir, filter="data")
+    extract(ctx.s3.path(container["ModelDataUrl"]), model_dir, "model artifact", ctx.step)
     env = {k: str(v) for k, v in (container.get("Environment") or {}).items()}
     env.update({k: str(v) for k, v in (args.get("Environment") or {}).items()})
     submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
     env["SAGEMAKER_SUBMIT_DIRECTORY"] = ctx.container_path(submit)
+    program = env.get("SAGEMAKER_PROGRAM", "inference.py")
+    ctx.check_script(
+        Path(env["SAGEMAKER_SUBMIT_DIRECTORY"]) / program, f"inference handler {program}"
+    )
     env["SM_MODEL_DIR"] = str(model_dir)
     source = args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
     inputs = ctx.s3.objects(source)
     if not inputs:
         raise JobFailed(f"{ctx.step}: no input objects at {source}")
     output_uri = args["TransformOutput"]["S3OutputPath"].rstrip("/")
+    try:
+        ctx.s3.path(output_uri)  # refused now, not after the job ran
+    except ValueError as exc:
+        raise JobFailed(f"{ctx.step}: output: {exc}") from None
     staging = ctx.sandbox / "output"
     spec = {
         "model_dir": str(model_dir),

@@ -1,14 +1,18 @@
 """The local runner's embedded model registry: model package groups and versions in a JSON
-file under the work directory, with approval status and the evaluation metrics."""
+file under the work directory, with approval status and the evaluation metrics.
+
+Several processes may register into one work directory at once: every read-modify-write holds
+an inter-process file lock, so version numbers are contiguous and never handed out twice.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pipelines.files import locked, write_atomically
 
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 
@@ -21,26 +25,31 @@ class Registry:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.path = folder / "registry.json"
-        self._lock = threading.Lock()
+        self._lock_path = folder / ".registry.lock"
 
     def _load(self) -> dict[str, Any]:
         if not self.path.is_file():
             return {"groups": {}}
-        document: dict[str, Any] = json.loads(self.path.read_text())
-        return document
+        try:
+            document = json.loads(self.path.read_text())
+            if not isinstance(document.get("groups"), dict):
+                raise ValueError("no 'groups' object")
+        except (ValueError, AttributeError) as exc:
+            raise RegistryError(
+                f"{self.path} is not a registry file ({exc}); move it aside to start afresh"
+            ) from None
+        result: dict[str, Any] = document
+        return result
 
     def _save(self, document: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(".registry.json.tmp")
-        tmp.write_text(json.dumps(document, indent=2, sort_keys=True))
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(document, indent=2, sort_keys=True))
 
     def register(self, group: str, region: str, package: dict[str, Any]) -> dict[str, Any]:
         """Add a version to `group` (created on first use); returns the new version."""
         status = package.get("ModelApprovalStatus") or "PendingManualApproval"
         if status not in APPROVAL_STATUSES:
             raise RegistryError(f"approval status {status!r} is not one of {APPROVAL_STATUSES}")
-        with self._lock:
+        with locked(self._lock_path):
             document = self._load()
             versions = document["groups"].setdefault(group, {"versions": []})["versions"]
             number = len(versions) + 1
@@ -65,7 +74,7 @@ class Registry:
             raise RegistryError(
                 f"approval status {status!r} is not one of {list(APPROVAL_STATUSES)}"
             )
-        with self._lock:
+        with locked(self._lock_path):
             document = self._load()
             if group not in document["groups"]:
                 raise RegistryError(f"no model package group {group!r} in {self.path}")

@@ -28,10 +28,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipelines.files import write_atomically
+from pipelines.limits import s3_uri_problem
 from pipelines.local import jobs
 from pipelines.local.expressions import ExpressionError, Resolver
 from pipelines.local.registry import Registry
-from pipelines.local.storage import LocalS3
+from pipelines.local.storage import LocalS3, s3_strings
 
 SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Model", "Transform")
 CACHE_KEYS = {
@@ -180,6 +182,53 @@ def plan(definition: dict[str, Any]) -> dict[str, _Step]:
     return steps
 
 
+def check_locations(steps: dict[str, _Step], parameters: dict[str, Any]) -> None:
+    """Refuse, before anything runs, an S3 URI (a parameter's value, or one written out in a
+    step) that is malformed or would map outside the work directory."""
+    for name, value in parameters.items():
+        is_uri = isinstance(value, str) and (name.endswith("Uri") or "://" in value)
+        problem = s3_uri_problem(value) if is_uri else None
+        if problem:
+            raise DefinitionError(f"parameter {name}: {problem}")
+    for step in steps.values():
+        for uri in s3_strings(step.spec.get("Arguments", {})):
+            problem = s3_uri_problem(uri)
+            if problem:
+                raise DefinitionError(f"step {step.name!r}: {problem}")
+
+
+def check_entrypoints(steps: dict[str, _Step]) -> None:
+    """Refuse, before anything runs, a processing job whose entrypoint is not `python3
+    <a .py file in the container>` (the project's scripts are checked by content later)."""
+    for step in steps.values():
+        if step.type != "Processing":
+            continue
+        entry = (
+            step.spec.get("Arguments", {}).get("AppSpecification", {}).get("ContainerEntrypoint")
+        )
+        shaped = (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and entry[0] in ("python", "python3")
+            and isinstance(entry[1], str)
+            and entry[1].startswith(jobs.CONTAINER_ROOT)
+            and entry[1].endswith(".py")
+        )
+        if not shaped:
+            raise DefinitionError(
+                f"step {step.name!r}: entrypoint {entry} is not one of this project's "
+                "scripts (python3 /opt/ml/.../<script>.py); run it with --allow-commands "
+                "if you trust the definition"
+            )
+
+
+def _project_scripts() -> frozenset[str]:
+    """SHA-256 digests of the scripts this checkout ships (pipelines/code_assets.py)."""
+    from pipelines.code_assets import code_assets
+
+    return code_assets().script_digests()
+
+
 def parse_duration(text: str) -> timedelta:
     """ISO 8601 durations as CacheConfig uses them (P30D, PT1H, P1DT12H, P2W)."""
     match = re.fullmatch(
@@ -200,6 +249,8 @@ class LocalRunner:
         parameters: override values, already type-checked.
         use_cache: False ignores cached results (and still records new ones).
         progress: called with one line per step event.
+        allow_commands: run job commands that are not this project's own scripts (a
+            hand-written or foreign definition); by default such a job fails before it starts.
     """
 
     def __init__(
@@ -212,6 +263,7 @@ class LocalRunner:
         pipeline_name: str = "pipeline",
         region: str = "local",
         max_parallel: int = 2,
+        allow_commands: bool = False,
     ) -> None:
         self.definition = definition
         self.workdir = workdir
@@ -221,6 +273,10 @@ class LocalRunner:
         if unknown:
             raise DefinitionError(f"unknown parameter(s) {sorted(unknown)}")
         self.parameters = {**declared, **(parameters or {})}
+        check_locations(self.steps, self.parameters)
+        self.trusted = None if allow_commands else _project_scripts()
+        if self.trusted is not None:
+            check_entrypoints(self.steps)
         self.use_cache = use_cache
         self._progress = progress or (lambda line: None)
         # Steps run on worker threads: one line at a time, never two interleaved.
@@ -302,10 +358,18 @@ class LocalRunner:
             steps=ordered,
             workdir=str(self.workdir),
         )
-        self._collect(run)
-        (self.execution_dir / "run.json").write_text(
-            json.dumps(run.as_json(), indent=2, sort_keys=True)
-        )
+        try:
+            self._collect(run)
+        except (OSError, ValueError, ExpressionError) as exc:
+            run.status, run.failure_reason = "Failed", run.failure_reason or f"results: {exc}"
+        try:
+            write_atomically(
+                self.execution_dir / "run.json",
+                json.dumps(run.as_json(), indent=2, sort_keys=True),
+            )
+        except OSError as exc:
+            run.status = "Failed"
+            run.failure_reason = run.failure_reason or f"cannot write run.json: {exc}"
         return run
 
     def _schedule(
@@ -369,14 +433,16 @@ class LocalRunner:
         try:
             result.properties, result.cache_hit = self._dispatch(step)
             result.status = "Succeeded"
-        except (jobs.JobFailed, ExpressionError, ValueError, OSError) as exc:
+        except Exception as exc:  # every failure is the step's, reported in one line
             result.status = "Failed"
             if step.type in CACHE_KEYS:
                 result.cache_hit = False
+            expected = isinstance(exc, (jobs.JobFailed, ExpressionError, ValueError, OSError))
+            text = str(exc) if expected else f"{type(exc).__name__}: {exc}"
             result.failure_reason = (
-                str(exc)
-                if step.type == "Fail" or str(exc).startswith(step.name)
-                else f"{step.name}: {exc}"
+                text
+                if step.type == "Fail" or text.startswith(step.name)
+                else f"{step.name}: {text}"
             )
         result.seconds = time.perf_counter() - started
         log = self.execution_dir / step.name / "job.log"
@@ -411,17 +477,15 @@ class LocalRunner:
         key = self._cache_key(step, args) if enabled else ""
         cache_file = self.workdir / "cache" / step.name / f"{key}.json"
         if enabled and self.use_cache and cache_file.is_file():
-            entry = json.loads(cache_file.read_text())
-            fresh = datetime.fromisoformat(entry["time"]) + parse_duration(
-                step.spec["CacheConfig"].get("ExpireAfter", "")
-            ) > datetime.now(UTC)
-            if fresh and all(self.s3.objects(uri) for uri in entry["outputs"]):
-                return entry["properties"], True
+            hit = self._cached(step, cache_file)
+            if hit is not None:
+                return hit, True
         ctx = jobs.JobContext(
             step.name,
             self.execution_dir / step.name,
             self.s3,
             job_name=f"{step.name.lower()}-{self.execution_id}",
+            trusted=self.trusted,
         )
         if step.type == "Processing":
             properties = jobs.run_processing(ctx, args)
@@ -430,19 +494,33 @@ class LocalRunner:
         else:
             properties = jobs.run_transform(ctx, args, self._model(args["ModelName"]))
         if enabled:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            cache_file.write_text(
-                json.dumps(
-                    {
-                        "time": datetime.now(UTC).isoformat(),
-                        "execution": self.execution_id,
-                        "properties": properties,
-                        "outputs": self._outputs(step.type, properties),
-                    },
-                    indent=2,
-                )
-            )
+            entry = {
+                "time": datetime.now(UTC).isoformat(),
+                "execution": self.execution_id,
+                "properties": properties,
+                "outputs": self._outputs(step.type, properties),
+            }
+            write_atomically(cache_file, json.dumps(entry, indent=2))
         return properties, False
+
+    def _cached(self, step: _Step, cache_file: Path) -> dict[str, Any] | None:
+        """The cached properties, or None when the entry is stale, its outputs are gone, or it
+        is unreadable (reported with its path; the step runs and rewrites it)."""
+        try:
+            entry = json.loads(cache_file.read_text())
+            written = datetime.fromisoformat(entry["time"])
+            properties: dict[str, Any] = entry["properties"]
+            outputs = [str(uri) for uri in entry["outputs"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.report(
+                f"{step.name}: cache entry {cache_file} is unreadable ({exc}); "
+                "ignored, the step runs and rewrites it"
+            )
+            return None
+        expires = parse_duration(step.spec["CacheConfig"].get("ExpireAfter", ""))
+        if written + expires <= datetime.now(UTC):
+            return None
+        return properties if all(self.s3.objects(uri) for uri in outputs) else None
 
     @staticmethod
     def _outputs(kind: str, properties: dict[str, Any]) -> list[str]:
@@ -486,9 +564,9 @@ class LocalRunner:
             ).encode()
         ).hexdigest()[:16]
         name = f"{self.pipeline_name}-model-{digest}"[:63]
-        folder = self.workdir / "models"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{name}.json").write_text(json.dumps(args, indent=2, sort_keys=True))
+        write_atomically(
+            self.workdir / "models" / f"{name}.json", json.dumps(args, indent=2, sort_keys=True)
+        )
         return {"ModelName": name}
 
     def _model(self, name: str) -> dict[str, Any]:

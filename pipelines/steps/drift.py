@@ -75,7 +75,9 @@ def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, repor
     )
 
 
-def build_drift_gate(ctx: BuildContext, report: Any) -> Any:
+def build_drift_gate(ctx: BuildContext, report: Any, if_steps: list[Any]) -> Any:
+    """CheckDrift: its if-branch (`if_steps`, the registration) runs only when the drift is
+    acceptable, so a run that ends Failed on drift has registered nothing."""
     from sagemaker.core.workflow.conditions import ConditionEquals, ConditionOr
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.mlops.workflow.condition_step import ConditionStep
@@ -110,6 +112,6 @@ def build_drift_gate(ctx: BuildContext, report: Any) -> Any:
                 ]
             )
         ],
-        if_steps=[],
+        if_steps=if_steps,
         else_steps=[fail],
     )
