@@ -5,8 +5,10 @@
 
 `execution-role` is the policy for the role the pipeline and its jobs run as: S3 scoped to the
 profile's bucket and prefix, SageMaker actions scoped to the job, model and model-package
-resources it creates, reading the XGBoost image, its logs and metrics, passing itself
-(only itself) to SageMaker, and KMS / VPC permissions only when the profile sets them.
+resources it creates, the experiment and trials its executions are tracked in (the
+definition's PipelineExperimentConfig), reading the XGBoost image, its logs and metrics,
+passing itself (only itself) to SageMaker, and KMS / VPC permissions only when the profile
+sets them.
 `publisher` is the policy for whoever runs `python -m pipelines.upsert`: stage code,
 create/update/start this one pipeline, pass the execution role.
 Both print one IAM policy document (JSON) on stdout.
@@ -106,6 +108,28 @@ def execution_role_policy(settings: Settings, image_uri: str) -> dict[str, Any]:
                 "sagemaker:CreateModelPackageGroup",
             ],
             "Resource": [f"{sm}:model-package/{group}/*", f"{sm}:model-package-group/{group}"],
+        },
+        {
+            # PipelineExperimentConfig: each execution is a trial of the experiment named
+            # after the pipeline, and every job's trial component is associated with it
+            "Sid": "TrackExecutionsAsExperimentTrials",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateExperiment",
+                "sagemaker:DescribeExperiment",
+                "sagemaker:CreateTrial",
+                "sagemaker:DescribeTrial",
+                "sagemaker:CreateTrialComponent",
+                "sagemaker:DescribeTrialComponent",
+                "sagemaker:UpdateTrialComponent",
+                "sagemaker:AssociateTrialComponent",
+                "sagemaker:AddTags",
+            ],
+            "Resource": [
+                f"{sm}:experiment/{settings.pipeline_name.lower()}",
+                f"{sm}:experiment-trial/*",
+                f"{sm}:experiment-trial-component/*",
+            ],
         },
         {
             "Sid": "PullXGBoostImage",

@@ -22,7 +22,8 @@ _UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s"}
 
 
 @cache
-def _service_model() -> Any:
+def service_model() -> Any:
+    """botocore's SageMaker service model (loaded once per process, about 0.2 s)."""
     import botocore.session
 
     return botocore.session.get_session().get_service_model("sagemaker")
@@ -30,7 +31,7 @@ def _service_model() -> Any:
 
 def shape(name: str) -> dict[str, Any]:
     """The metadata (min, max, pattern, enum) of one SageMaker API shape."""
-    metadata: dict[str, Any] = _service_model().shape_for(name).metadata
+    metadata: dict[str, Any] = service_model().shape_for(name).metadata
     return metadata
 
 

@@ -95,7 +95,7 @@ def definition(settings: Settings) -> str:
 
     with sdk.quiet():
         raw = build_pipeline(settings).definition()
-    return canonical_json(json.loads(raw))
+    return canonical_json(sdk.drop_empty_model_metrics(json.loads(raw)))
 
 
 def canonical_json(document: Any) -> str:

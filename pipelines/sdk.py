@@ -1,17 +1,17 @@
 """The one place for SageMaker Python SDK 3.27.0 workarounds.
 
-Each function names the defect it works around (numbers as in the project's SDK notes):
+Each function names the defect it works around, by its number here:
 
 1. Importing `sagemaker.mlops.workflow` creates a boto3 client at import time and needs a
    region: `prepare_environment` sets one before any SDK import.
-3. `Session.default_bucket()` calls HeadBucket/CreateBucket even when a bucket was given:
+2. `Session.default_bucket()` calls HeadBucket/CreateBucket even when a bucket was given:
    `offline_session` sets the bucket without calling it.
-4. ModelTrainer calls IAM to validate the role: SAGEMAKER_VALIDATE_ROLE=false turns it off.
-5. Hyperparameters are a str->str map but Parameters are passed through raw: `as_text`.
-8. `Transformer` validates `instance_count` as a plain int (pydantic), so a ParameterInteger
+3. ModelTrainer calls IAM to validate the role: SAGEMAKER_VALIDATE_ROLE=false turns it off.
+4. Hyperparameters are a str->str map but Parameters are passed through raw: `as_text`.
+5. `Transformer` validates `instance_count` as a plain int (pydantic), so a ParameterInteger
    is refused: `transform_step` builds the step with the default and puts the parameter
    back into TransformResources.InstanceCount.
-9. ProcessingStep and TransformStep construct a `LocalSagemakerClient()` (a whole
+6. ProcessingStep and TransformStep construct a `LocalSagemakerClient()` (a whole
    LocalSession with new boto3 clients, about 0.2 s each) only to read one method's
    __name__: `prepare_environment` gives that module a stand-in that answers the names
    without building a session. Only those two name lookups use it.
@@ -21,13 +21,16 @@ Each function names the defect it works around (numbers as in the project's SDK 
    `local_pipeline_session` returns a session that is both. ModelBuilder.build() then
    decorates `sagemaker_client._user_agent_creator`, which the local client lacks; the
    session's local client gets an inert one (local mode sends no user-agent header).
-11. Processor.run() uploads every input that is not an s3:// URI to S3, even file://
+8. Processor.run() uploads every input that is not an s3:// URI to S3, even file://
    inputs in local mode; only pipeline variables are left alone. `local_file_uri` wraps a
    file:// URI in a one-element Join, which the local executor resolves to the same string.
-6. Telemetry sends requests from background threads while a definition is built; opting
+9. Telemetry sends requests from background threads while a definition is built; opting
    out needs an SDK config file, which makes building several times slower. Building a
    definition is our own offline computation, so `prepare_environment` replaces the sender
    with a no-op.
+10. A RegisterModel's ModelMetrics carries empty "Bias" and "Explainability" objects when
+   only model quality and data quality are given, so the registered package lists two
+   metric reports with nothing in them: `drop_empty_model_metrics` removes them.
 
 The definition is built with a boto3 session holding inert static credentials: nothing in
 the build sends a request, and no credential lookup (environment, files, instance metadata)
@@ -53,7 +56,7 @@ _INERT_CREDENTIALS = {"aws_access_key_id": _INERT, "aws_secret_access_key": _INE
 
 
 def prepare_environment(region: str) -> None:
-    """Set what the SDK needs before it is imported (defects 1, 4, 6)."""
+    """Set what the SDK needs before it is imported (defects 1, 3, 6, 9)."""
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
     from sagemaker.core.telemetry import telemetry_logging
@@ -84,7 +87,7 @@ def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
 
 
 def offline_session(region: str, bucket: str) -> PipelineSession:
-    """A PipelineSession that builds step arguments without any AWS call (defect 3)."""
+    """A PipelineSession that builds step arguments without any AWS call (defect 2)."""
     import boto3
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
@@ -95,13 +98,13 @@ def offline_session(region: str, bucket: str) -> PipelineSession:
 
 
 def as_text(value: Any) -> Any:
-    """A pipeline variable rendered as a string expression, for str->str maps (defect 5)."""
+    """A pipeline variable rendered as a string expression, for str->str maps (defect 4)."""
     to_string = getattr(value, "to_string", None)
     return to_string() if callable(to_string) else str(value)
 
 
 def transform_step(instance_count: Any, **kwargs: Any) -> Any:
-    """A TransformStep whose instance count is the pipeline parameter (defect 8)."""
+    """A TransformStep whose instance count is the pipeline parameter (defect 5)."""
     from sagemaker.mlops.workflow.steps import TransformStep
 
     class _TransformStep(TransformStep):
@@ -148,7 +151,23 @@ def local_pipeline_session(region: str, bucket: str) -> Any:
 
 
 def local_file_uri(uri: str) -> Any:
-    """A file:// location that Processor.run() leaves alone in local mode (defect 11)."""
+    """A file:// location that Processor.run() leaves alone in local mode (defect 8)."""
     from sagemaker.core.workflow.functions import Join
 
     return Join(on="", values=[uri])
+
+
+def drop_empty_model_metrics(document: dict[str, Any]) -> dict[str, Any]:
+    """The definition without the empty metric objects of RegisterModel steps (defect 10)."""
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            metrics = step.get("Arguments", {}).get("ModelMetrics")
+            if step.get("Type") == "RegisterModel" and isinstance(metrics, dict):
+                for key in [k for k, v in metrics.items() if v == {}]:
+                    del metrics[key]
+            if step.get("Type") == "Condition":
+                walk(step["Arguments"].get("IfSteps", []) + step["Arguments"].get("ElseSteps", []))
+
+    walk(document.get("Steps", []))
+    return document

@@ -129,10 +129,21 @@ class Security(_Frozen):
     security_group_ids: tuple[str, ...] = ()
     network_isolation: bool = False
     inter_container_encryption: bool = False
+    # true (prod): publishing refuses to go ahead without a KMS key and a VPC
+    required: bool = False
 
     @property
     def uses_vpc(self) -> bool:
         return bool(self.subnets or self.security_group_ids)
+
+    def missing(self) -> list[str]:
+        """The settings `required` asks for that are not set."""
+        wanted = {
+            "kms_key_id": self.kms_key_id,
+            "subnets": self.subnets,
+            "security_group_ids": self.security_group_ids,
+        }
+        return [name for name, value in wanted.items() if not value] if self.required else []
 
 
 class Project(_Frozen):

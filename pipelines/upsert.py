@@ -43,6 +43,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bucket", help="S3 bucket for code, data and outputs")
     parser.add_argument("--pipeline-name", help="pipeline name (else the profile's)")
     parser.add_argument("--description", help="pipeline description shown in Studio")
+    parser.add_argument("--kms-key-id", help="KMS key for every job's volumes and outputs")
+    parser.add_argument(
+        "--subnet", action="append", default=[], metavar="ID", help="VPC subnet (repeatable)"
+    )
+    parser.add_argument(
+        "--security-group",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="VPC security group (repeatable)",
+    )
     parser.add_argument(
         "--tag",
         action="append",
@@ -105,8 +116,30 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "pipeline_name": args.pipeline_name,
         "description": args.description,
         "tags": tags or None,
+        "security": {
+            "kms_key_id": args.kms_key_id,
+            "subnets": tuple(args.subnet) or None,
+            "security_group_ids": tuple(args.security_group) or None,
+        },
     }
     return load_settings(args.profile, overrides)
+
+
+def check_security(settings: Settings) -> None:
+    """A profile with `security.required` (prod) is not published unencrypted or outside a
+    VPC: an execution would otherwise run with neither, and nothing would say so."""
+    missing = settings.security.missing()
+    if missing:
+        flags = {
+            "kms_key_id": "--kms-key-id",
+            "subnets": "--subnet",
+            "security_group_ids": "--security-group",
+        }
+        raise SettingsError(
+            f"profile {settings.profile!r} requires a KMS key and a VPC (security.required): "
+            f"set security.{', security.'.join(missing)} in pipelines/profiles/"
+            f"{settings.profile}.toml, or pass {' '.join(flags[m] for m in missing)}"
+        )
 
 
 def definition_diff(deployed: str, new: str, name: str) -> str:
@@ -260,6 +293,10 @@ def run(args: argparse.Namespace) -> int:
                 f"pipeline {settings.pipeline_name!r} does not exist in {settings.region}: "
                 "nothing to diff against (publish it first)"
             )
+        if not settings.role_arn and deployed.get("RoleArn"):
+            # the role is part of the definition: without one given, compare as deployed
+            settings = settings.model_copy(update={"role_arn": deployed["RoleArn"]})
+            text = build_definition(settings)
         diff = definition_diff(deployed["PipelineDefinition"], text, settings.pipeline_name)
         sys.stdout.write(diff or f"no changes: {settings.pipeline_name} is up to date\n")
         return EXIT_OK
@@ -268,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
             f"publishing needs the pipeline's execution role: pass --role-arn, set {ROLE_ENV}, "
             f"or set role_arn in pipelines/profiles/{settings.profile}.toml"
         )
+    check_security(settings)
     arn, outcome = publish(settings, text, sm, aws.client(boto, "s3"))
     print(f"pipeline {settings.pipeline_name} {outcome}", file=sys.stderr)
     print(arn)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -199,18 +200,22 @@ def compare(baseline: dict[str, Any], batch: pd.DataFrame) -> dict[str, Any]:
 
 
 def read_batch(batch_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
-    """batch.csv has no header: series keys, date, then the features in schema order."""
-    path = batch_dir / BATCH_FILE
-    if not path.is_file():
-        raise DriftError(f"no {BATCH_FILE} in {batch_dir}")
+    """batch.csv, or its shards batch-000.csv, ... (one per Batch Transform instance): no
+    header; series keys, date, then the features in schema order."""
+    stem, _, suffix = BATCH_FILE.rpartition(".")
+    shard = re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
+    paths = sorted(p for p in batch_dir.glob(f"{stem}*.{suffix}") if shard.fullmatch(p.name))
+    if not paths:
+        raise DriftError(f"no {BATCH_FILE} (or {stem}-NNN.{suffix} shards) in {batch_dir}")
     names = [
         *schema["series_columns"],
         schema["date_column"],
         *[f["name"] for f in schema["features"]],
     ]
-    frame = pd.read_csv(path, header=None, names=names)
+    frames = [pd.read_csv(p, header=None, names=names) for p in paths if p.stat().st_size]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
-        raise DriftError(f"{path} has no rows")
+        raise DriftError(f"{', '.join(str(p) for p in paths)}: no rows")
     return frame
 
 

@@ -561,39 +561,67 @@ def build_features(
 # --------------------------------------------------------------------------- writing
 
 
+def batch_file_names(batch_file: str, shards: int) -> list[str]:
+    """batch.csv for one Batch Transform instance; batch-000.csv, batch-001.csv, ... for more
+    (Batch Transform hands whole S3 objects to its instances: one file keeps all but one
+    instance idle)."""
+    if shards == 1:
+        return [batch_file]
+    stem, _, suffix = batch_file.rpartition(".")
+    return [f"{stem}-{i:03d}.{suffix}" for i in range(shards)]
+
+
+def batch_shards(batch: pd.DataFrame, series_columns: list[str], shards: int) -> list[pd.DataFrame]:
+    """The batch rows split into `shards` parts by series (each series whole, in its order),
+    series dealt round-robin in sorted order so the parts are about equal and reproducible."""
+    if shards == 1:
+        return [batch]
+    ranks = batch.groupby(series_columns, sort=True, observed=True).ngroup()
+    shards = max(1, min(shards, int(ranks.max()) + 1 if len(ranks) else 1))  # none empty
+    return [batch.loc[ranks.to_numpy() % shards == i] for i in range(shards)]
+
+
 def write_outputs(
     frames: FeatureFrames,
     targets: dict[str, Path],
     batch_file: str,
     schema_file: str,
     files: dict[str, str],
+    shards: int = 1,
 ) -> None:
-    """Write every output into a temporary sibling folder, then swap them into place."""
+    """Write every output, then rename each file into place; on any error, write nothing.
+
+    Each file is staged in a hidden folder *inside* its own output directory: SageMaker
+    mounts every processing output path as its own volume, so a rename from beside it (or
+    from another output) fails with EXDEV. Files of an earlier run with the same names, and
+    batch files of an earlier shard count, are replaced; nothing else is touched."""
     staged: list[tuple[Path, Path]] = []
     try:
         for name, directory in targets.items():
-            directory.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".staging.", dir=directory))
             staged.append((tmp, directory))
             if name == "batch":
                 frame = frames.batch.copy()
                 date = frames.schema["date_column"]
                 frame[date] = frame[date].dt.strftime("%Y-%m-%d")
-                frame.to_csv(tmp / batch_file, header=False, index=False, na_rep="")
+                parts = batch_shards(frame, frames.schema["series_columns"], shards)
+                for part, file in zip(parts, batch_file_names(batch_file, len(parts)), strict=True):
+                    part.to_csv(tmp / file, header=False, index=False, na_rep="")
             else:
                 getattr(frames, name).to_parquet(tmp / files[name], index=False)
             if name == "train":
                 (tmp / schema_file).write_text(json.dumps(frames.schema, indent=2, sort_keys=True))
                 # the drift baseline of the training features travels with the schema
                 (tmp / BASELINE_FILE).write_text(json.dumps(frames.baseline, sort_keys=True))
+        stem, _, suffix = batch_file.rpartition(".")
+        batch_name = re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
         for tmp, directory in staged:
-            if directory.exists():
-                for child in directory.iterdir():
-                    if child.is_dir():
-                        shutil.rmtree(child)
-                    else:
-                        child.unlink()
-            directory.mkdir(parents=True, exist_ok=True)
+            if directory == targets.get("batch"):  # an earlier run's shards
+                written = {p.name for p in tmp.iterdir()}
+                for old in directory.iterdir():
+                    if batch_name.fullmatch(old.name) and old.name not in written:
+                        old.unlink()
             for child in tmp.iterdir():
                 os.replace(child, directory / child.name)
     finally:
@@ -622,6 +650,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--validation-dir", default="/opt/ml/processing/validation")
     parser.add_argument("--test-dir", default="/opt/ml/processing/test")
     parser.add_argument("--batch-dir", default="/opt/ml/processing/batch")
+    parser.add_argument(
+        "--batch-shards",
+        type=int,
+        default=1,
+        help="batch input files to write, one per Batch Transform instance",
+    )
     parser.add_argument(
         "--horizon",
         type=int,
@@ -681,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not cols.series_columns:
             raise DataError("--series-columns must name at least one column")
+        if not 1 <= args.batch_shards <= 999:
+            raise DataError(f"--batch-shards must be between 1 and 999, got {args.batch_shards}")
         raw = read_data(Path(args.input_dir))
         frames = build_features(
             raw,
@@ -702,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch": Path(args.batch_dir),
         },
         batch_file="batch.csv",
+        shards=args.batch_shards,
         schema_file="feature_schema.json",
         files={
             "train": "train.parquet",

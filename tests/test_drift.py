@@ -153,6 +153,20 @@ def test_shifted_promotions_and_sales_levels_are_graded_severe(
     assert report["features"]["StoreType"]["grade"] == "minor"
 
 
+def test_batch_shards_are_read_as_one_batch(prepared: dict[str, Path], tmp_path: Path) -> None:
+    """With several Batch Transform instances preprocess writes batch-000.csv, ...: the drift
+    report is the one of the whole batch."""
+    rows = (prepared["batch"] / "batch.csv").read_text().splitlines(keepends=True)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "batch-000.csv").write_text("".join(rows[::2]))
+    (shards / "batch-001.csv").write_text("".join(rows[1::2]))
+    whole = run_drift(prepared["train"], prepared["batch"], tmp_path / "whole")
+    split = run_drift(prepared["train"], shards, tmp_path / "split")
+    assert split["rows"] == whole["rows"] == 3654
+    assert split["features"] == whole["features"]
+
+
 def test_missing_baseline_is_one_clear_error(
     prepared: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -202,3 +216,9 @@ def test_severe_drift_fails_the_execution_when_asked(
     assert reason.startswith("Severe drift (PSI > 0.25) of the batch input")
     assert "Promo (PSI " in reason and "roll_mean_28 (PSI " in reason
     assert "FailOnSevereDrift=1" in reason
+    # registration comes after the drift check: a run that fails on drift registers nothing
+    assert status["RegisterModel"] == "Skipped" and result["model_package"] is None
+    registry = json.loads((tmp_path / "registry" / "registry.json").read_text())
+    assert [
+        v["ModelPackageVersion"] for v in registry["groups"]["store-sales-forecast"]["versions"]
+    ] == [1]

@@ -78,6 +78,32 @@ def test_execution_role_specifics(capsys: pytest.CaptureFixture[str]) -> None:
         "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
     ]
     assert "UseConfiguredKmsKey" not in sids and "JobsInVpcNeedNetworkInterfaces" not in sids
+    # the definition turns on PipelineExperimentConfig: the role must create and fill the
+    # experiment named after the pipeline, one trial per execution
+    experiment = sids["TrackExecutionsAsExperimentTrials"]
+    assert {"sagemaker:CreateExperiment", "sagemaker:CreateTrial"} <= set(experiment["Action"])
+    assert {"sagemaker:AssociateTrialComponent", "sagemaker:CreateTrialComponent"} <= set(
+        experiment["Action"]
+    )
+    assert experiment["Resource"][0] == (
+        "arn:aws:sagemaker:eu-west-1:123456789012:experiment/store-sales-forecast-prod"
+    )
+
+
+def test_the_experiment_the_policy_names_is_the_definitions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipelines.pipeline import definition
+    from pipelines.settings import load_settings
+
+    document = json.loads(definition(load_settings("prod")))
+    assert document["PipelineExperimentConfig"] == {
+        "ExperimentName": {"Get": "Execution.PipelineName"},
+        "TrialName": {"Get": "Execution.PipelineExecutionId"},
+    }
+    sids = {s["Sid"]: s for s in policy(capsys, "execution-role", *SECURE)["Statement"]}
+    name = load_settings("prod").pipeline_name.lower()
+    assert sids["TrackExecutionsAsExperimentTrials"]["Resource"][0].endswith(f":experiment/{name}")
 
 
 def test_kms_and_vpc_only_when_configured(

@@ -167,6 +167,25 @@ def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
     }
 
 
+def test_two_transform_instances_get_one_batch_object_each(
+    definition_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prod runs Batch Transform on two instances, which share out whole S3 objects: the
+    batch comes as two objects, and the forecast covers every row once."""
+    code, result = run_json(
+        definition_file, tmp_path, capsys, "--param", "TransformInstanceCount=2"
+    )
+    assert code == 0, result["failure_reason"]
+    outputs = sorted(Path(p).name for p in result["predictions"])
+    assert outputs == ["batch-000.csv.out", "batch-001.csv.out"]
+    forecast = pd.concat(
+        pd.read_csv(p, header=None, names=["Store", "Date", "forecast"])
+        for p in result["predictions"]
+    )
+    assert len(forecast) == 3654 and not forecast.duplicated(["Store", "Date"]).any()
+    assert forecast.groupby("Store").ngroups == 100
+
+
 def test_quality_gate_fails_the_run_with_metric_and_threshold(
     definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

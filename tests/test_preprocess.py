@@ -277,3 +277,67 @@ def test_main_bad_input_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
         "['Date', 'Store', 'Sales', 'Promo', 'StoreType']\n"
     )
     assert not out.exists()
+
+
+def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
+    """Staged inside each output folder (each is its own mount in SageMaker, where a rename
+    from beside it fails with EXDEV), and nothing else in the folder is touched."""
+    data = tmp_path / "sales.csv"
+    frame().to_csv(data, index=False)
+    out = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
+    out["train"].mkdir()
+    (out["train"] / "notes.txt").write_text("mine")
+    argv = cli_args(
+        input_dir=data,
+        train_dir=out["train"],
+        validation_dir=out["validation"],
+        test_dir=out["test"],
+        batch_dir=out["batch"],
+        horizon=14,
+    )
+    assert pp.main(argv) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "batch",
+        "sales.csv",
+        "test",
+        "train",
+        "validation",
+    ]
+    assert (out["train"] / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in out["train"].iterdir()) == [
+        "drift_baseline.json",
+        "feature_schema.json",
+        "notes.txt",
+        "train.parquet",
+    ]
+
+
+def test_batch_is_split_by_series_into_one_file_per_transform_instance(tmp_path: Path) -> None:
+    """Batch Transform hands whole S3 objects to its instances: with TransformInstanceCount
+    2 (prod) one file would leave an instance idle."""
+    data = tmp_path / "sales.csv"
+    frame(stores=(1, 2, 3, 4, 5)).to_csv(data, index=False)
+    out = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
+
+    def run(shards: int) -> list[str]:
+        argv = cli_args(
+            input_dir=data,
+            train_dir=out["train"],
+            validation_dir=out["validation"],
+            test_dir=out["test"],
+            batch_dir=out["batch"],
+            horizon=14,
+            batch_shards=shards,
+        )
+        assert pp.main(argv) == 0
+        return sorted(p.name for p in out["batch"].iterdir())
+
+    assert run(1) == ["batch.csv"]
+    whole = pd.read_csv(out["batch"] / "batch.csv", header=None)
+    assert run(3) == ["batch-000.csv", "batch-001.csv", "batch-002.csv"]  # batch.csv is gone
+    parts = [pd.read_csv(out["batch"] / f"batch-00{i}.csv", header=None) for i in range(3)]
+    assert [sorted(p[0].unique()) for p in parts] == [[1, 4], [2, 5], [3]]  # each series whole
+    merged = pd.concat(parts).sort_values([0, 1]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged, whole.sort_values([0, 1]).reset_index(drop=True))
+    assert run(8) == [f"batch-00{i}.csv" for i in range(5)]  # never more files than series
+    assert run(1) == ["batch.csv"]

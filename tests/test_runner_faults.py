@@ -37,11 +37,24 @@ if mode == "kill":
 if mode == "fail":
     print("script: error: something went wrong", file=sys.stderr)
     sys.exit(3)
+if mode in ("rename-across", "move-across"):  # stage beside the output, then move it in
+    beside = out.parent / ".staging"
+    beside.mkdir(exist_ok=True)
+    (beside / "result.txt").write_text(mode)
+    if mode == "move-across":
+        import shutil
+        shutil.move(str(beside / "result.txt"), str(out / "result.txt"))
+    else:
+        os.replace(beside / "result.txt", out / "result.txt")
+    sys.exit(0)
 if mode == "env":
     (out / "env.txt").write_text(" ".join(sorted(os.environ)))
 (out / "result.txt").write_text(mode)
 """
 CODE = "s3://bucket/code/fault.py"
+RESOURCES = {
+    "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
+}
 
 
 def step(name: str, mode: str, source: object, timeout: int = 600, sleep: float = 0) -> dict:
@@ -59,11 +72,19 @@ def step(name: str, mode: str, source: object, timeout: int = 600, sleep: float 
             "ProcessingInputs": [
                 {
                     "InputName": "code",
-                    "S3Input": {"S3Uri": CODE, "LocalPath": "/opt/ml/processing/input/code"},
+                    "S3Input": {
+                        "S3Uri": CODE,
+                        "LocalPath": "/opt/ml/processing/input/code",
+                        "S3DataType": "S3Prefix",
+                    },
                 },
                 {
                     "InputName": "data",
-                    "S3Input": {"S3Uri": source, "LocalPath": "/opt/ml/processing/input/data"},
+                    "S3Input": {
+                        "S3Uri": source,
+                        "LocalPath": "/opt/ml/processing/input/data",
+                        "S3DataType": "S3Prefix",
+                    },
                 },
             ],
             "ProcessingOutputConfig": {
@@ -82,10 +103,13 @@ def step(name: str, mode: str, source: object, timeout: int = 600, sleep: float 
                                 }
                             },
                             "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
                         },
                     }
                 ]
             },
+            "ProcessingResources": RESOURCES,
+            "RoleArn": "arn:aws:iam::123456789012:role/FaultTests",
             "StoppingCondition": {"MaxRuntimeInSeconds": timeout},
         },
     }
@@ -395,3 +419,35 @@ def test_an_unsafe_model_tarball_fails_the_transform_in_one_line(
     sandbox = workdir / "executions" / result.execution_id / "BatchTransform"
     assert not list(workdir.parent.rglob("escaped.txt"))
     assert not (sandbox / "output").exists()
+
+
+# --------------------------------------------------------------------------- channels as mounts
+
+
+def test_a_rename_across_channels_fails_as_in_sagemaker(workdir: Path) -> None:
+    """SageMaker mounts each processing input and output path as its own volume: a rename
+    from beside the output folder into it fails with EXDEV there, so it fails here too."""
+    result = runner(definition("rename-across"), workdir).run()
+    assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
+    assert "OSError: [Errno 18] Invalid cross-device link" in result.failure_reason
+    # shutil.move falls back to a copy, exactly as across real mounts
+    moved = runner(definition("move-across"), workdir).run()
+    assert statuses(moved) == {"First": "Succeeded", "Second": "Succeeded"}
+    out = workdir / "s3" / "bucket" / "executions" / moved.execution_id / "First" / "result.txt"
+    assert out.read_text() == "move-across"
+
+
+def test_a_request_sagemaker_would_refuse_fails_before_its_job(workdir: Path) -> None:
+    """Checked against botocore's service model, as the API checks it: locally the job
+    would have run; in SageMaker the execution would fail at this step."""
+    document = definition("ok")
+    resources = document["Steps"][0]["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    resources["InstanceCount"] = "two"
+    result = runner(document, workdir).run()
+    assert statuses(result) == {"First": "Failed", "Second": "NotRun"}
+    assert result.failure_reason == (
+        "First: SageMaker would refuse the request: Invalid type for parameter "
+        "ProcessingResources.ClusterConfig.InstanceCount, value: two, type: <class 'str'>, "
+        "valid types: <class 'int'>"
+    )
+    assert not (workdir / "executions" / result.execution_id / "First" / "job.log").exists()

@@ -224,6 +224,9 @@ def test_diff(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert upsert.main(["--diff", "--role-arn", ROLE]) == 0
     assert capsys.readouterr().out.startswith("no changes")
+    # without a role given, the deployed pipeline's role is the one compared with
+    assert upsert.main(["--diff"]) == 0
+    assert capsys.readouterr().out.startswith("no changes")
     assert upsert.main(["--diff", "--role-arn", ROLE, "--bucket", "another-bucket"]) == 0
     diff = capsys.readouterr().out
     assert diff.startswith(f"--- {NAME} (deployed)\n+++ {NAME} (new)\n")
@@ -390,3 +393,25 @@ def test_execution_display_name_fits_the_api(aws: dict) -> None:
         assert len(display) <= limit["max"] == 82
         assert re.fullmatch(limit["pattern"], display), display
         assert display.endswith("-upsert")
+
+
+def test_prod_is_not_published_without_encryption_and_a_vpc(
+    aws: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = ["--profile", "prod", "--role-arn", ROLE, "--bucket", BUCKET]
+    assert upsert.main(prod) == 2
+    assert capsys.readouterr().err == (
+        "upsert: error: profile 'prod' requires a KMS key and a VPC (security.required): set "
+        "security.kms_key_id, security.subnets, security.security_group_ids in "
+        "pipelines/profiles/prod.toml, or pass --kms-key-id --subnet --security-group\n"
+    )
+    assert aws["sm"].list_pipelines()["PipelineSummaries"] == []  # nothing published
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0000-test"
+    secured = [*prod, "--kms-key-id", key, "--subnet", "subnet-1", "--security-group", "sg-1"]
+    assert upsert.main(secured) == 0
+    published = json.loads(
+        aws["sm"].describe_pipeline(PipelineName="store-sales-forecast-prod")["PipelineDefinition"]
+    )
+    train = next(s for s in published["Steps"] if s["Name"] == "Train")["Arguments"]
+    assert train["OutputDataConfig"]["KmsKeyId"] == key
+    assert train["VpcConfig"] == {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}

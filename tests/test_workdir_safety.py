@@ -282,6 +282,7 @@ def concurrency_definition() -> dict:
                             "S3Input": {
                                 "S3Uri": "s3://bucket/code/job.py",
                                 "LocalPath": "/opt/ml/processing/code",
+                                "S3DataType": "S3Prefix",
                             },
                         },
                         {
@@ -289,6 +290,7 @@ def concurrency_definition() -> dict:
                             "S3Input": {
                                 "S3Uri": {"Get": "Parameters.InputDataUri"},
                                 "LocalPath": "/opt/ml/processing/input",
+                                "S3DataType": "S3Prefix",
                             },
                         },
                     ],
@@ -308,10 +310,19 @@ def concurrency_definition() -> dict:
                                         }
                                     },
                                     "LocalPath": "/opt/ml/processing/output",
+                                    "S3UploadMode": "EndOfJob",
                                 },
                             }
                         ]
                     },
+                    "ProcessingResources": {
+                        "ClusterConfig": {
+                            "InstanceCount": 1,
+                            "InstanceType": "ml.m5.large",
+                            "VolumeSizeInGB": 30,
+                        }
+                    },
+                    "RoleArn": "arn:aws:iam::123456789012:role/ConcurrencyTests",
                 },
             },
             {

@@ -91,10 +91,22 @@ class JobContext:
             )
 
 
-def job_environment(env: dict[str, str]) -> dict[str, str]:
-    """The allowlisted part of this process's environment plus the job's own variables."""
+JOB_SITE = Path(__file__).resolve().parent / "job_site"  # sitecustomize: one mount per channel
+
+
+def job_environment(env: dict[str, str], mounts: list[Path]) -> dict[str, str]:
+    """The allowlisted part of this process's environment plus the job's own variables, and
+    the channel folders that behave as separate mounts (job_site/sitecustomize.py)."""
     inherited = {k: v for k in PASSED_ENVIRONMENT if (v := os.environ.get(k)) is not None}
-    return {**inherited, **env, "PYTHONUNBUFFERED": "1"}
+    parts = (str(JOB_SITE), env.get("PYTHONPATH", ""), inherited.get("PYTHONPATH", ""))
+    path = os.pathsep.join(p for p in parts if p)
+    return {
+        **inherited,
+        **env,
+        "PYTHONPATH": path,
+        "PYTHONUNBUFFERED": "1",
+        "LOCAL_RUNNER_MOUNTS": json.dumps(sorted(str(m) for m in mounts)),
+    }
 
 
 def extract(archive: Path, target: Path, what: str, step: str) -> None:
@@ -107,14 +119,20 @@ def extract(archive: Path, target: Path, what: str, step: str) -> None:
 
 
 def run_subprocess(
-    ctx: JobContext, command: list[str], env: dict[str, str], cwd: Path, timeout: float | None
+    ctx: JobContext,
+    command: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float | None,
+    mounts: list[Path],
 ) -> str:
     """Run the job's process, tee its output to the job log, honour MaxRuntimeInSeconds.
+    Each of `mounts` behaves as its own filesystem inside the job.
 
     Returns the log text. Raises JobFailed naming the exit status, signal or timeout.
     """
     ctx.sandbox.mkdir(parents=True, exist_ok=True)
-    full_env = job_environment(env)
+    full_env = job_environment(env, mounts)
     with ctx.log_path.open("w") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
@@ -182,7 +200,8 @@ def _max_runtime(args: dict[str, Any]) -> float | None:
 
 def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     """CreateProcessingJob, locally. Returns the step's properties."""
-    for item in args.get("ProcessingInputs", []):
+    inputs = args.get("ProcessingInputs", [])
+    for item in inputs:
         s3_input = item["S3Input"]
         local = Path(ctx.container_path(s3_input["LocalPath"]))
         local.mkdir(parents=True, exist_ok=True)
@@ -205,7 +224,9 @@ def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     command = _python(entrypoint)
     command += [ctx.container_path(str(a)) for a in app.get("ContainerArguments", [])]
     env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
-    run_subprocess(ctx, command, env, ctx.sandbox, _max_runtime(args))
+    mounts = [Path(ctx.container_path(i["S3Input"]["LocalPath"])) for i in inputs]
+    mounts += [Path(ctx.container_path(o["S3Output"]["LocalPath"])) for o in outputs]
+    run_subprocess(ctx, command, env, ctx.sandbox, _max_runtime(args), mounts)
     for item in outputs:
         ctx.s3.upload_dir(
             Path(ctx.container_path(item["S3Output"]["LocalPath"])), item["S3Output"]["S3Uri"]
@@ -328,8 +349,9 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         **{f"SM_HP_{k.upper()}": v for k, v in user_hps.items()},
         **{k: str(v) for k, v in (args.get("Environment") or {}).items()},
     }
+    mounts = [root / "input" / "data" / c for c in channels] + [model_dir, output_dir]
     log = run_subprocess(
-        ctx, [sys.executable, program, *_toolkit_args(hps)], env, code, _max_runtime(args)
+        ctx, [sys.executable, program, *_toolkit_args(hps)], env, code, _max_runtime(args), mounts
     )
     base = f"{args['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{ctx.job_name}/output"
     artifact = f"{base}/model.tar.gz"
@@ -411,6 +433,7 @@ def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) 
         env,
         Path.cwd(),
         float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 0)) or None,
+        [model_dir],
     )
     ctx.s3.upload_dir(staging, output_uri)
     return {

@@ -33,6 +33,7 @@ from pipelines.limits import s3_uri_problem
 from pipelines.local import jobs
 from pipelines.local.expressions import ExpressionError, Resolver
 from pipelines.local.registry import Registry
+from pipelines.local.requests import request_problems
 from pipelines.local.storage import LocalS3, s3_strings
 
 SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Model", "Transform")
@@ -464,6 +465,10 @@ class LocalRunner:
         args = self.resolver.resolve(step.spec.get("Arguments", {}))
         if step.type == "Fail":
             raise jobs.JobFailed(str(args.get("ErrorMessage", "")))
+        refused = request_problems(step.type, args)
+        if refused:
+            more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+            raise jobs.JobFailed(f"SageMaker would refuse the request: {refused[0]}{more}")
         if step.type == "RegisterModel":
             return self._register(args), None
         if step.type == "Model":

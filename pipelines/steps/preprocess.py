@@ -66,6 +66,8 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
             contract.TEST_DIR,
             "--batch-dir",
             contract.BATCH_DIR,
+            "--batch-shards",  # one file per transform instance: each gets whole objects
+            as_text(p.transform_instance_count),
             "--horizon",
             as_text(p.forecast_horizon_days),
             "--validation-start",
