@@ -1,5 +1,5 @@
-"""The inference handler's CSV-in, CSV-out rows per second through input_fn -> predict_fn ->
-output_fn on Batch Transform's record batches (MultiRecord, up to 6 MB each), vs
+"""The inference handler's CSV-in, CSV-out rows per second through decode_request -> predict
+-> encode_response on Batch Transform's record batches (MultiRecord, up to 6 MB each), vs
 Booster.inplace_predict on the same rows already in memory, same model."""
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def run(quick: bool) -> dict:
     def through_handler() -> int:
         count = 0
         for body in bodies:
-            out = inference.output_fn(
-                inference.predict_fn(inference.input_fn(body, "text/csv"), model), "text/csv"
+            out, _ = inference.encode_response(
+                inference.predict(inference.decode_request(body, "text/csv", model), model),
+                "text/csv",
             )
             count += out.count(b"\n")
         return count

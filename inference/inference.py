@@ -1,11 +1,14 @@
 """Inference handler for the SageMaker XGBoost framework container (script mode).
 
-The container imports this module (SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY) and calls
-`model_fn(model_dir)` once, then per request `input_fn(body, content_type)`,
-`predict_fn(data, model)` and `output_fn(prediction, accept)`. An exception that carries a
-`status_code` (the inference toolkit's BaseInferenceToolkitError) becomes that HTTP status;
-anything else becomes a 500, so every bad request raises `RequestError` with a 4xx status and
-a message that names the field, row or header that is wrong.
+The container imports this module (SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY), calls
+`model_fn(model_dir)` once, then `transform_fn(model, body, content_type, accept)` per
+request. Script mode runs through the legacy `sagemaker_containers` Transformer, not
+`sagemaker_inference`: there, any exception a handler function raises becomes an HTTP 500
+with a generic page, and bare bytes are served as text/html. So this module defines only
+`transform_fn` (the container refuses it next to input_fn/predict_fn/output_fn), and it
+*returns* every answer as a response object with its status and content type: a bad
+request gets 400 (bad body), 413 (too large), 415 (content type) or 406 (accept) with a
+JSON body {"error": "<what is wrong, naming the field, row or header>"}.
 
 Inputs:
 - text/csv: rows of feature values in the feature schema's order, no header (what Batch
@@ -15,6 +18,9 @@ Inputs:
 - application/jsonlines: one such instance object per line.
 Outputs: predictions on the sales scale as text/csv (one per line) or application/json
 ({"predictions": [{"prediction": ..., <keys>}, ...]}).
+
+The steps are plain functions (`decode_request`, `predict`, `encode_response`) that the
+tests and the local runner call too.
 """
 
 from __future__ import annotations
@@ -42,27 +48,39 @@ JSONLINES = ("application/jsonlines", "application/x-jsonlines", "application/js
 # Batch Transform sends at most MaxPayloadInMB). Override with MAX_PAYLOAD_BYTES.
 DEFAULT_MAX_PAYLOAD = 6 * 1024 * 1024
 
-try:  # inside the container: the toolkit maps status_code to the HTTP response
-    from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
-except ImportError:  # anywhere else: same constructor, same attributes
 
-    class _ToolkitError(Exception):  # type: ignore[no-redef]
-        def __init__(self, status_code: int, message: str, phrase: str) -> None:
-            self.status_code = status_code
-            self.message = message
-            self.phrase = phrase
-            super().__init__(status_code, message, phrase)
-
-
-class RequestError(_ToolkitError):
+class RequestError(Exception):
     """A client error: status 400 (bad body), 413 (too large), 415 (content type),
     406 (accept)."""
 
     def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(status_code, message, message)
+        super().__init__(status_code, message)
+        self.status_code = status_code
+        self.message = message
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.message}"
+
+
+try:  # inside the container: the Flask response class its Worker serves
+    from sagemaker_containers.beta.framework import worker as _worker
+
+    _Response = _worker.Response
+except ImportError:  # anywhere else: the same constructor and the attributes read back
+
+    class _Response:  # type: ignore[no-redef]
+        def __init__(self, response: bytes, status: int = 200, mimetype: str = JSON) -> None:
+            self.response = response
+            self.status_code = status
+            self.mimetype = mimetype
+
+        @property
+        def content_type(self) -> str:
+            text = self.mimetype.startswith("text/")
+            return f"{self.mimetype}; charset=utf-8" if text else self.mimetype
+
+        def get_data(self) -> bytes:
+            return self.response
 
 
 @dataclass(frozen=True)
@@ -285,19 +303,15 @@ def _number_or_text(value: Any) -> Any:
     return value
 
 
-def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
+def decode_request(request_body: bytes | str, request_content_type: str, model: Model) -> Batch:
     """Decode a request body into a Batch, or raise RequestError naming what is wrong."""
     size = len(request_body)
     if size > _max_payload():
         raise RequestError(f"the body has {size} bytes; the maximum is {_max_payload()}", 413)
     media = _media_type(request_content_type)
-    model = _current_model
     if media == CSV:
-        width = len(model.features) if model else 0
-        return Batch(decode_csv(request_body, width))
+        return Batch(decode_csv(request_body, len(model.features)))
     if media == JSON or media in JSONLINES:
-        if model is None:
-            raise RequestError("model not loaded", 500)
         text = _text(request_body)
         if not text.strip():
             raise RequestError("the body is empty: expected JSON")
@@ -323,39 +337,46 @@ def input_fn(request_body: bytes | str, request_content_type: str) -> Batch:
     )
 
 
-def predict_fn(input_data: Batch, model: Model) -> dict[str, Any]:
+def predict(input_data: Batch, model: Model) -> dict[str, Any]:
     """Predictions on the sales scale (the booster predicts log1p(sales))."""
     raw = np.asarray(model.booster.inplace_predict(input_data.values), dtype="float64")
     sales = np.clip(np.expm1(raw), 0, None) if model.target_transform == "log1p" else raw
     return {"predictions": sales, "keys": input_data.keys}
 
 
-def output_fn(prediction: dict[str, Any], accept: str) -> tuple[bytes, str] | bytes:
-    """Serialise as CSV (one number per line) or JSON."""
+def encode_response(prediction: dict[str, Any], accept: str) -> tuple[bytes, str]:
+    """Serialise as CSV (one number per line) or JSON; returns (body, content type)."""
     media = _media_type(accept) or CSV
     values = prediction["predictions"]
     if media in (CSV, "*/*"):
         # one join over formatted floats: np.savetxt formats row by row and costs as much
         # as the prediction itself (profiled on 100K rows)
-        return ("".join(map("{:.4f}\n".format, values.tolist()))).encode("ascii")
+        return ("".join(map("{:.4f}\n".format, values.tolist()))).encode("ascii"), CSV
     if media == JSON or media in JSONLINES:
         keys = prediction.get("keys") or [{}] * len(values)
         records = [
             {**k, "prediction": round(float(v), 4)} for k, v in zip(keys, values, strict=True)
         ]
         if media == JSON:
-            return json.dumps({"predictions": records}).encode("utf-8")
-        return "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
+            return json.dumps({"predictions": records}).encode("utf-8"), JSON
+        body = "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
+        return body, JSONLINES[0]
     raise RequestError(f"unsupported accept type {accept!r}: use text/csv or application/json", 406)
 
 
-# The container calls model_fn once per worker, then input_fn without the model; input_fn
-# needs the schema to decode named fields, so model_fn remembers what it loaded.
-_current_model: Model | None = None
-
-
 def model_fn(model_dir: str) -> Model:
-    """Load the model and remember it for input_fn."""
-    global _current_model
-    _current_model = load_model(model_dir)
-    return _current_model
+    """Load the model once per serving worker."""
+    return load_model(model_dir)
+
+
+def transform_fn(model: Model, request_body: bytes | str, content_type: str, accept: str) -> Any:
+    """One invocation: the forecast, or the client error with its status, as a response
+    object (the container's Transformer would turn a raised error into a 500)."""
+    try:
+        body, mimetype = encode_response(
+            predict(decode_request(request_body, content_type, model), model), accept
+        )
+    except RequestError as exc:
+        error = json.dumps({"error": exc.message}).encode("utf-8")
+        return _Response(response=error, status=exc.status_code, mimetype=JSON)
+    return _Response(response=body, status=200, mimetype=mimetype)

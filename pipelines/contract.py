@@ -62,6 +62,8 @@ FEATURE_SCHEMA_FILE = "feature_schema.json"
 MODEL_FILE = "xgboost-model.ubj"
 EVALUATION_FILE = "evaluation.json"
 DRIFT_BASELINE_FILE = "drift_baseline.json"
+MONITOR_STATISTICS_FILE = "statistics.json"  # the baseline in Model Monitor's format
+MONITOR_CONSTRAINTS_FILE = "constraints.json"
 DRIFT_FILE = "drift.json"
 
 # The property file the condition reads, and the JSON paths inside evaluation.json.

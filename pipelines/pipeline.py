@@ -67,24 +67,22 @@ def build_pipeline(
     preprocess = build_preprocess_step(ctx)
     train = build_train_step(ctx, preprocess)
     evaluate = build_evaluate_step(ctx, preprocess, train, report)
-    create_model = build_create_model_step(ctx, train)
-    transform = build_batch_transform_step(ctx, preprocess, create_model)
     drift_report = drift_property_file()
-    monitor = build_monitor_step(ctx, preprocess, transform, drift_report)
-    # Registration comes last, in CheckDrift's if-branch: every step that can fail the
-    # execution has passed before a version exists (and could become the next champion).
+    monitor = build_monitor_step(ctx, preprocess, drift_report)
+    # Every gate that can fail the execution (quality, champion, drift) comes before
+    # RegisterModel: a run that ends Failed has registered nothing.
     register = [build_register_step(ctx, preprocess, train, evaluate)] if ctx.register_model else []
-    drift_gate = build_drift_gate(ctx, drift_report, if_steps=register)
-    champion_gate = build_champion_gate(
-        ctx, report, if_steps=[create_model, transform, monitor, drift_gate]
-    )
+    create_model = build_create_model_step(ctx, train, after=register)
+    transform = build_batch_transform_step(ctx, preprocess, create_model)
+    drift_gate = build_drift_gate(ctx, drift_report, if_steps=[*register, create_model, transform])
+    champion_gate = build_champion_gate(ctx, report, if_steps=[drift_gate])
     gate = build_quality_gate(
         ctx, report, if_steps=[champion_gate], else_steps=[build_fail_step(ctx, report)]
     )
     return Pipeline(
         name=settings.pipeline_name,
         parameters=ctx.params.all(),
-        steps=[preprocess, train, evaluate, gate],
+        steps=[preprocess, train, evaluate, monitor, gate],
         sagemaker_session=ctx.session,
     )
 

@@ -29,6 +29,9 @@ BASELINE_FILE = "drift_baseline.json"
 SCHEMA_FILE = "feature_schema.json"
 BATCH_FILE = "batch.csv"
 DRIFT_FILE = "drift.json"
+# The same baseline in Model Monitor's data-quality format, registered with the model
+MONITOR_STATISTICS_FILE = "statistics.json"
+MONITOR_CONSTRAINTS_FILE = "constraints.json"
 MODERATE, SEVERE = 0.1, 0.25
 EPSILON = 1e-4  # floor for empty bins, so ln() stays finite
 REFERENCE_MODES = ("seasonal", "training")
@@ -151,6 +154,76 @@ def build_baseline(
         "unmonitored": list(unmonitored),
         "reference": reference or {"mode": "training", "rows": len(train)},
         "grades": {"moderate": MODERATE, "severe": SEVERE},
+    }
+
+
+def monitor_files(reference: pd.DataFrame, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The reference rows in Model Monitor's data-quality format: statistics.json and
+    constraints.json, what Studio shows for a registered model and what a DataQuality
+    monitoring schedule compares captured data with.
+
+    Every feature the model receives is described as a number (the CSV an endpoint captures
+    carries the encoded values), with the ten equal-width buckets Model Monitor
+    materialises; no KLL sketch (Studio shows the buckets)."""
+    features, constraints = [], []
+    for spec in schema["features"]:
+        values = reference[spec["name"]].to_numpy(dtype="float64")
+        present = values[~np.isnan(values)]
+        kind = "Integral" if present.size and np.all(np.mod(present, 1) == 0) else "Fractional"
+        stats: dict[str, Any] = {
+            "common": {"num_present": int(present.size), "num_missing": int(np.isnan(values).sum())}
+        }
+        if present.size:
+            counts, edges = np.histogram(present, bins=10)
+            stats.update(
+                mean=float(present.mean()),
+                sum=float(present.sum()),
+                std_dev=float(present.std()),
+                min=float(present.min()),
+                max=float(present.max()),
+                distribution={
+                    "kll": {
+                        "buckets": [
+                            {"lower_bound": float(lo), "upper_bound": float(hi), "count": int(n)}
+                            for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True)
+                        ]
+                    }
+                },
+            )
+        features.append(
+            {"name": spec["name"], "inferred_type": kind, "numerical_statistics": stats}
+        )
+        constraints.append(
+            {
+                "name": spec["name"],
+                "inferred_type": kind,
+                "completeness": float(present.size / max(values.size, 1)),
+                "num_constraints": {
+                    "is_non_negative": bool(not present.size or present.min() >= 0)
+                },
+            }
+        )
+    return {
+        MONITOR_STATISTICS_FILE: {
+            "version": 0.0,
+            "dataset": {"item_count": len(reference)},
+            "features": features,
+        },
+        MONITOR_CONSTRAINTS_FILE: {
+            "version": 0.0,
+            "features": constraints,
+            "monitoring_config": {
+                "evaluate_constraints": "Enabled",
+                "emit_metrics": "Enabled",
+                "datatype_check_threshold": 1.0,
+                "domain_content_threshold": 1.0,
+                "distribution_constraints": {
+                    "perform_comparison": "Enabled",
+                    "comparison_threshold": 0.1,
+                    "comparison_method": "Robust",
+                },
+            },
+        },
     }
 
 

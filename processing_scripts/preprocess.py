@@ -29,6 +29,7 @@ from drift import (  # ships in the same code folder
     BASELINE_FILE,
     REFERENCE_MODES,
     build_baseline,
+    monitor_files,
     reference_window,
 )
 
@@ -86,6 +87,8 @@ class FeatureFrames:
     schema: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     baseline: dict[str, Any] = field(default_factory=dict)
+    # the baseline in Model Monitor's format: {file name: document}
+    monitor: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- reading
@@ -555,6 +558,7 @@ def build_features(
         baseline=build_baseline(
             reference, schema, unmonitored=tuple(calendar.columns), reference=described
         ),
+        monitor=monitor_files(reference, schema),
     )
 
 
@@ -614,6 +618,8 @@ def write_outputs(
                 (tmp / schema_file).write_text(json.dumps(frames.schema, indent=2, sort_keys=True))
                 # the drift baseline of the training features travels with the schema
                 (tmp / BASELINE_FILE).write_text(json.dumps(frames.baseline, sort_keys=True))
+                for file, document in frames.monitor.items():
+                    (tmp / file).write_text(json.dumps(document, sort_keys=True))
         stem, _, suffix = batch_file.rpartition(".")
         batch_name = re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
         for tmp, directory in staged:

@@ -35,6 +35,14 @@ os.environ.pop("SAGEMAKER_PIPELINE_ROLE_ARN", None)
 
 ROLE = "arn:aws:iam::123456789012:role/ForecastPipelineRole"  # moto's fake account
 
+# tests/container_toolkits run our scripts inside the container's own toolkit code
+# (sagemaker-containers 2.8.6.post2 with the image's Flask and protobuf pins), which only
+# .ci/run's container-runtime environment installs; it sets CONTAINER_TOOLKITS=1. Elsewhere
+# those files are not collected.
+collect_ignore_glob = (
+    [] if os.environ.get("CONTAINER_TOOLKITS") == "1" else ["container_toolkits/*"]
+)
+
 
 def cli_args(**options: object) -> list[str]:
     """A script's command line from keywords: `input_dir=path` gives `--input-dir <path>`,

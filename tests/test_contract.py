@@ -91,3 +91,7 @@ def test_drift_defaults_are_the_container_paths() -> None:
         contract.DRIFT_FILE,
         contract.BATCH_FILE,
     )
+    assert (drift.MONITOR_STATISTICS_FILE, drift.MONITOR_CONSTRAINTS_FILE) == (
+        contract.MONITOR_STATISTICS_FILE,
+        contract.MONITOR_CONSTRAINTS_FILE,
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, flatten_steps
+from schema_check import schema_problems
 
 from pipelines import contract
 from pipelines.local.requests import OPERATIONS, request_problems
@@ -37,27 +38,28 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
         ("Preprocess", "Processing"),
         ("Train", "Training"),
         ("Evaluate", "Processing"),
+        ("MonitorDrift", "Processing"),
         ("CheckQuality", "Condition"),
     ]
-    gate = dev_definition["Steps"][3]["Arguments"]
+    gate = dev_definition["Steps"][4]["Arguments"]
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [("CheckChampion", "Condition")]
     assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
     champion_gate = gate["IfSteps"][0]["Arguments"]
     assert [(s["Name"], s["Type"]) for s in champion_gate["ElseSteps"]] == [
         ("ChampionNotBeaten", "Fail")
     ]
-    gate = champion_gate
-    assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
+    assert [(s["Name"], s["Type"]) for s in champion_gate["IfSteps"]] == [
+        ("CheckDrift", "Condition")
+    ]
+    # every gate that can fail the execution comes first: a Failed run registered nothing;
+    # then the user's shape, RegisterModel -> CreateModel -> BatchTransform
+    drift_gate = champion_gate["IfSteps"][0]["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in drift_gate["IfSteps"]] == [
+        ("RegisterModel", "RegisterModel"),
         ("CreateModel", "Model"),
         ("BatchTransform", "Transform"),
-        ("MonitorDrift", "Processing"),
-        ("CheckDrift", "Condition"),
     ]
-    # registration comes last: a run that fails on drift has registered nothing
-    drift_gate = gate["IfSteps"][-1]["Arguments"]
-    assert [(s["Name"], s["Type"]) for s in drift_gate["IfSteps"]] == [
-        ("RegisterModel", "RegisterModel")
-    ]
+    assert drift_gate["IfSteps"][1]["DependsOn"] == ["RegisterModel"]
     assert [(s["Name"], s["Type"]) for s in drift_gate["ElseSteps"]] == [("SevereDrift", "Fail")]
 
 
@@ -107,11 +109,11 @@ def test_champion_gate_compares_with_min_improvement_and_explains(dev_definition
     assert {"Get": "Parameters.MinImprovement"} in message["Values"]
 
 
-def test_drift_monitor_reads_the_baseline_and_the_batch_after_the_transform(
+def test_drift_monitor_reads_the_baseline_and_the_batch_from_preprocess(
     dev_definition: dict,
 ) -> None:
     monitor = step(dev_definition, "MonitorDrift")
-    assert monitor["DependsOn"] == ["BatchTransform"]
+    assert "DependsOn" not in monitor  # only Preprocess's outputs: it runs beside Train
     inputs = {i["InputName"]: i["S3Input"] for i in monitor["Arguments"]["ProcessingInputs"]}
     assert inputs["baseline"]["S3Uri"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
@@ -151,13 +153,19 @@ def test_drift_gate_fails_only_when_asked_and_names_the_features(dev_definition:
 
 
 def test_the_drift_baseline_is_registered_with_the_model(dev_definition: dict) -> None:
+    """In Model Monitor's format, which Studio shows (the PSI baseline lies beside it)."""
     metrics = step(dev_definition, "RegisterModel")["Arguments"]["ModelMetrics"]
     train_output = "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
-    assert metrics["ModelDataQuality"]["Statistics"] == {
-        "ContentType": "application/json",
-        "S3Uri": {
-            "Std:Join": {"On": "/", "Values": [{"Get": train_output}, "drift_baseline.json"]}
-        },
+
+    def source(file: str) -> dict:
+        return {
+            "ContentType": "application/json",
+            "S3Uri": {"Std:Join": {"On": "/", "Values": [{"Get": train_output}, file]}},
+        }
+
+    assert metrics["ModelDataQuality"] == {
+        "Statistics": source("statistics.json"),
+        "Constraints": source("constraints.json"),
     }
     # only the reports that exist: no empty Bias / Explainability objects (sdk.py defect 10)
     assert sorted(metrics) == ["ModelDataQuality", "ModelQuality"]
@@ -382,8 +390,9 @@ def test_dry_run_is_byte_identical_across_processes_and_valid_for_the_api(tmp_pa
     document = json.loads(first)
     assert document["Version"] == "2020-12-01"
     assert first.decode() == json.dumps(document, indent=2, sort_keys=True) + "\n"
-    # every job, model and registration request is one SageMaker would accept (botocore's
-    # service model, newer than the published pipeline schema)
+    # the official schema (tests/schemas, with its known lags), and every job, model and
+    # registration request one SageMaker would accept (botocore's service model)
+    assert schema_problems(document) == []
     job_steps = [s for s in flatten_steps(document["Steps"]) if s["Type"] in OPERATIONS]
     assert len(job_steps) == 7
     for job in job_steps:
@@ -406,8 +415,23 @@ def test_every_profiles_requests_are_valid_for_the_api(profile: str) -> None:
             }
         )
     document = json.loads(definition(settings))
+    assert schema_problems(document) == []
     for job in flatten_steps(document["Steps"]):
         assert request_problems(job["Type"], job.get("Arguments", {})) == [], job["Name"]
+
+
+def test_the_schema_check_finds_what_the_schema_forbids(dev_definition: dict) -> None:
+    import copy
+
+    broken = copy.deepcopy(dev_definition)
+    broken["Steps"][0]["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = "2"
+    broken["Steps"][1]["Retries"] = 3
+    problems = schema_problems(broken)
+    assert len(problems) == 2
+    assert problems[0].startswith("Preprocess: Arguments/ProcessingResources/ClusterConfig/")
+    assert (
+        problems[1] == "Train: : Additional properties are not allowed ('Retries' was unexpected)"
+    )
 
 
 def test_a_request_the_api_would_refuse_is_named() -> None:

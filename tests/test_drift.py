@@ -153,6 +153,31 @@ def test_shifted_promotions_and_sales_levels_are_graded_severe(
     assert report["features"]["StoreType"]["grade"] == "minor"
 
 
+def test_the_baseline_in_model_monitors_format(prepared: dict[str, Path]) -> None:
+    """statistics.json and constraints.json (Model Monitor's data-quality schema) describe
+    the same reference rows as the PSI baseline, one entry per model feature."""
+    schema = json.loads((prepared["train"] / "feature_schema.json").read_text())
+    baseline = json.loads((prepared["train"] / drift.BASELINE_FILE).read_text())
+    statistics = json.loads((prepared["train"] / "statistics.json").read_text())
+    constraints = json.loads((prepared["train"] / "constraints.json").read_text())
+    names = [f["name"] for f in schema["features"]]
+    assert [f["name"] for f in statistics["features"]] == names
+    assert [f["name"] for f in constraints["features"]] == names
+    assert statistics["dataset"]["item_count"] == baseline["reference"]["rows"]
+    by_name = {f["name"]: f for f in statistics["features"]}
+    promo = by_name["Promo"]
+    assert promo["inferred_type"] == "Integral"
+    numbers = promo["numerical_statistics"]
+    assert numbers["min"] == 0 and numbers["max"] == 1 and 0 < numbers["mean"] < 1
+    buckets = numbers["distribution"]["kll"]["buckets"]
+    assert len(buckets) == 10
+    assert sum(b["count"] for b in buckets) == numbers["common"]["num_present"]
+    lag = next(f for f in constraints["features"] if f["name"] == "lag_364")
+    assert lag["inferred_type"] == "Fractional" and 0 < lag["completeness"] <= 1
+    assert lag["num_constraints"] == {"is_non_negative": True}
+    assert constraints["monitoring_config"]["evaluate_constraints"] == "Enabled"
+
+
 def test_batch_shards_are_read_as_one_batch(prepared: dict[str, Path], tmp_path: Path) -> None:
     """With several Batch Transform instances preprocess writes batch-000.csv, ...: the drift
     report is the one of the whole batch."""

@@ -33,7 +33,9 @@ CONTENT_TYPES = st.sampled_from(
 
 @pytest.fixture(scope="module")
 def model(prepared: dict[str, Path]) -> inference.Model:
-    return inference.model_fn(str(prepared["model"]))
+    loaded = inference.model_fn(str(prepared["model"]))
+    _MODEL[:] = [loaded]
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +45,19 @@ def valid_row(prepared: dict[str, Path]) -> list[str]:
 
 
 def serve(body: bytes | str, content_type: str, accept: str = "text/csv") -> bytes | None:
-    """One request through the handler; None when it was refused with a client error."""
-    try:
-        data = inference.input_fn(body, content_type)
-        prediction = inference.predict_fn(data, inference._current_model)
-        out = inference.output_fn(prediction, accept)
-    except inference.RequestError as exc:
-        assert 400 <= exc.status_code < 500 and exc.message
+    """One request through transform_fn, as the container calls it; None when it was
+    refused with a client error (a 4xx answer naming what is wrong)."""
+    response = inference.transform_fn(_MODEL[0], body, content_type, accept)
+    if response.status_code != 200:
+        assert 400 <= response.status_code < 500
+        assert json.loads(response.get_data())["error"]
         return None
+    out = response.get_data()
     assert isinstance(out, bytes)
     return out
+
+
+_MODEL: list[inference.Model] = []  # set by the model fixture (hypothesis calls serve())
 
 
 @FUZZ

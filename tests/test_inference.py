@@ -1,5 +1,6 @@
-"""inference/inference.py called as the SageMaker XGBoost container calls it:
-model_fn(model_dir) once, then input_fn -> predict_fn -> output_fn per request."""
+"""inference/inference.py called as the SageMaker XGBoost container calls it: model_fn(model_dir)
+once, then transform_fn per request, and its steps (decode_request, predict, encode_response)
+on their own."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import inference
 
 @pytest.fixture(scope="module")
 def model(prepared: dict[str, Path]) -> inference.Model:
-    return inference.model_fn(str(prepared["model"]))
+    LOADED[:] = [inference.model_fn(str(prepared["model"]))]
+    return LOADED[0]
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +27,14 @@ def batch(prepared: dict[str, Path]) -> pd.DataFrame:
 
 
 def invoke(body: bytes | str, content_type: str, accept: str) -> bytes:
-    data = inference.input_fn(body, content_type)
-    return inference.output_fn(inference.predict_fn(data, inference._current_model), accept)
+    """One request through transform_fn; it must succeed."""
+    response = inference.transform_fn(LOADED[0], body, content_type, accept)
+    assert response.status_code == 200, response.get_data()
+    data: bytes = response.get_data()
+    return data
+
+
+LOADED: list[inference.Model] = []  # the module's model, for invoke()
 
 
 def test_csv_matches_the_booster_on_the_sales_scale(
@@ -93,7 +101,7 @@ def test_bad_requests_are_client_errors(
     model: inference.Model, body: bytes, content_type: str, status: int, message: str
 ) -> None:
     with pytest.raises(inference.RequestError) as err:
-        inference.input_fn(body, content_type)
+        inference.decode_request(body, content_type, model)
     assert err.value.status_code == status
     assert message in err.value.message
 
@@ -102,34 +110,36 @@ def test_non_numeric_csv_field_is_named(model: inference.Model, batch: pd.DataFr
     values = ["1"] * len(model.features)
     values[4] = "abc"
     with pytest.raises(inference.RequestError, match="CSV row 1, field 5: 'abc' is not a number"):
-        inference.input_fn(",".join(values), "text/csv")
+        inference.decode_request(",".join(values), "text/csv", model)
 
 
 def test_unknown_and_wrongly_typed_fields(model: inference.Model) -> None:
     base = {name: 1.0 for name in model.features}
     unknown = r"instance 0: unknown field\(s\) \['colour'\]"
     with pytest.raises(inference.RequestError, match=unknown):
-        inference.input_fn(json.dumps({"instances": [{**base, "colour": 1}]}), "application/json")
+        inference.decode_request(
+            json.dumps({"instances": [{**base, "colour": 1}]}), "application/json", model
+        )
     with pytest.raises(inference.RequestError, match="instance 0, field 'Promo': 'yes' is not"):
-        inference.input_fn(
-            json.dumps({"instances": [{**base, "Promo": "yes"}]}), "application/json"
+        inference.decode_request(
+            json.dumps({"instances": [{**base, "Promo": "yes"}]}), "application/json", model
         )
 
 
 def test_payload_limit_and_accept(model: inference.Model, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_PAYLOAD_BYTES", "10")
     with pytest.raises(inference.RequestError) as err:
-        inference.input_fn(b"1" * 11, "text/csv")
+        inference.decode_request(b"1" * 11, "text/csv", model)
     assert err.value.status_code == 413
     with pytest.raises(inference.RequestError) as err:
-        inference.output_fn({"predictions": np.array([1.0]), "keys": None}, "application/xml")
+        inference.encode_response({"predictions": np.array([1.0]), "keys": None}, "application/xml")
     assert err.value.status_code == 406
 
 
 def test_unseen_category_label_is_missing_not_an_error(model: inference.Model) -> None:
     base = {name: 1.0 for name in model.features}
-    decoded = inference.input_fn(
-        json.dumps({"instances": [{**base, "StoreType": "zz"}]}), "application/json"
+    decoded = inference.decode_request(
+        json.dumps({"instances": [{**base, "StoreType": "zz"}]}), "application/json", model
     )
     assert np.isnan(decoded.values[0, model.features.index("StoreType")])
 
@@ -147,7 +157,7 @@ def test_json_that_no_parser_should_answer_with_a_500(
     model: inference.Model, body: str, message: str
 ) -> None:
     with pytest.raises(inference.RequestError) as err:
-        inference.input_fn(body, "application/json")
+        inference.decode_request(body, "application/json", model)
     assert err.value.status_code == 400
     assert message in err.value.message
 
@@ -159,7 +169,7 @@ def test_json_numbers_past_float32_are_refused_with_the_field(
     base = dict.fromkeys(model.features, 1.0)
     body = json.dumps({"instances": [base]}).replace('"Promo": 1.0', f'"Promo": {number}')
     with pytest.raises(inference.RequestError) as err:
-        inference.input_fn(body, "application/json")
+        inference.decode_request(body, "application/json", model)
     assert err.value.status_code == 400
     assert err.value.message.startswith("instance 0, field 'Promo': ")
     assert err.value.message.endswith("is not a finite number the model can take")
@@ -171,7 +181,7 @@ def test_csv_infinity_is_refused_with_row_and_field(model: inference.Model, fiel
     rows[2][4] = field
     body = "\n".join(",".join(r) for r in rows)
     with pytest.raises(inference.RequestError, match="CSV row 3, field 5: not a finite number"):
-        inference.input_fn(body, "text/csv")
+        inference.decode_request(body, "text/csv", model)
 
 
 def test_series_key_matches_by_value_not_by_float_formatting(
@@ -185,8 +195,8 @@ def test_series_key_matches_by_value_not_by_float_formatting(
     fields["StoreType"] = model_category(model, "StoreType", fields["StoreType"])
 
     def code(value: object) -> float:
-        batch_ = inference.input_fn(
-            json.dumps({"instances": [{**fields, "Store": value}]}), "application/json"
+        batch_ = inference.decode_request(
+            json.dumps({"instances": [{**fields, "Store": value}]}), "application/json", model
         )
         return float(batch_.values[0, model.features.index(encoded)])
 

@@ -184,6 +184,9 @@ def test_two_transform_instances_get_one_batch_object_each(
     )
     assert len(forecast) == 3654 and not forecast.duplicated(["Store", "Date"]).any()
     assert forecast.groupby("Store").ngroups == 100
+    log = Path(next(s["log"] for s in result["steps"] if s["name"] == "BatchTransform"))
+    assert "transform (algo-1): batch-000.csv:" in log.read_text()
+    assert "transform (algo-2): batch-001.csv:" in log.read_text()
 
 
 def test_quality_gate_fails_the_run_with_metric_and_threshold(

@@ -138,10 +138,13 @@ def test_plan_dependencies(dev_definition: dict) -> None:
     assert steps["Evaluate"].deps == {"Preprocess", "Train"}
     assert steps["CheckQuality"].deps == {"Evaluate"}
     assert steps["CheckChampion"].branch == ("CheckQuality", True)
-    assert steps["BatchTransform"].deps == {"Preprocess", "CreateModel", "CheckChampion"}
+    assert steps["MonitorDrift"].deps == {"Preprocess"}  # beside Train
+    assert steps["CheckDrift"].deps == {"MonitorDrift", "CheckChampion"}
+    assert steps["RegisterModel"].branch == ("CheckDrift", True)
+    assert steps["CreateModel"].deps == {"Train", "RegisterModel", "CheckDrift"}
+    assert steps["BatchTransform"].deps == {"Preprocess", "CreateModel", "CheckDrift"}
     assert steps["ModelQualityFail"].branch == ("CheckQuality", False)
     assert steps["ChampionNotBeaten"].branch == ("CheckChampion", False)
-    assert steps["MonitorDrift"].deps == {"Preprocess", "BatchTransform", "CheckChampion"}
     assert steps["SevereDrift"].branch == ("CheckDrift", False)
 
 
@@ -169,12 +172,13 @@ def test_mini_batches_respect_max_payload() -> None:
 
 
 class EchoHandler:
-    """Stands in for a model's inference module: predicts the sum of the fields."""
+    """Stands in for a model's inference module: predicts the sum of the fields. The
+    container hands text/csv bodies over as text (serving.py)."""
 
     @staticmethod
-    def input_fn(body: bytes, content_type: str) -> list[list[float]]:
-        assert content_type == "text/csv"
-        return [[float(v) for v in line.split(",")] for line in body.decode().splitlines()]
+    def input_fn(body: str, content_type: str) -> list[list[float]]:
+        assert content_type == "text/csv" and isinstance(body, str)
+        return [[float(v) for v in line.split(",")] for line in body.splitlines()]
 
     @staticmethod
     def predict_fn(data: list[list[float]], model: object) -> list[float]:
@@ -213,3 +217,11 @@ def test_definition_cache_key_follows_what_changes_the_definition(
     assert dev != definition_cache_key("prod")
     monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", "arn:aws:iam::123456789012:role/Other")
     assert dev != definition_cache_key("dev")
+
+
+def test_transform_instances_get_whole_objects() -> None:
+    from pipelines.local.jobs import instance_objects
+
+    assert instance_objects(["a", "b", "c"], 2) == [["a", "c"], ["b"]]
+    assert instance_objects(["a"], 2) == [["a"], []]  # the second instance idles
+    assert instance_objects(["a", "b"], 1) == [["a", "b"]]

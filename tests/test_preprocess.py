@@ -305,9 +305,11 @@ def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
     ]
     assert (out["train"] / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in out["train"].iterdir()) == [
+        "constraints.json",
         "drift_baseline.json",
         "feature_schema.json",
         "notes.txt",
+        "statistics.json",
         "train.parquet",
     ]
 

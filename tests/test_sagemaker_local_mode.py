@@ -72,6 +72,14 @@ def service(job: dict) -> dict:
     return only
 
 
+def script_of(job: dict) -> str:
+    """The script a job's container runs: a processing script named in its entrypoint, or
+    train (the training container's command)."""
+    entrypoint = service(job).get("entrypoint") or []
+    scripts = [a.rsplit("/", 1)[-1] for a in entrypoint if a.endswith(".py")]
+    return scripts[0] if scripts else "train"
+
+
 def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     docker: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -92,10 +100,15 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
         "Preprocess": "Succeeded",
         "Train": "Succeeded",
         "Evaluate": "Succeeded",
+        "MonitorDrift": "Succeeded",
         "CheckQuality": "Failed",
     }  # RegisterModel is not in the local-mode variant
     assert result["failure_reason"].startswith("CheckQuality: ")
-    preprocess, train, evaluate = jobs(docker)
+    started = jobs(docker)
+    assert len(started) == 4  # Preprocess, then Train and MonitorDrift, then Evaluate
+    by_script = {script_of(job): job for job in started}
+    preprocess, train = by_script["preprocess.py"], by_script["train"]
+    evaluate = by_script["evaluate.py"]
     assets = code_assets()
 
     pre = service(preprocess)

@@ -125,6 +125,7 @@ def run_subprocess(
     cwd: Path,
     timeout: float | None,
     mounts: list[Path],
+    append: bool = False,
 ) -> str:
     """Run the job's process, tee its output to the job log, honour MaxRuntimeInSeconds.
     Each of `mounts` behaves as its own filesystem inside the job.
@@ -133,7 +134,7 @@ def run_subprocess(
     """
     ctx.sandbox.mkdir(parents=True, exist_ok=True)
     full_env = job_environment(env, mounts)
-    with ctx.log_path.open("w") as log:
+    with ctx.log_path.open("a" if append else "w") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
         # The job's own entrypoint from the definition, as a container would run it; an
@@ -388,8 +389,15 @@ def final_metrics(log: str, definitions: list[dict[str, str]]) -> dict[str, floa
 # --------------------------------------------------------------------------- transform
 
 
+def instance_objects(objects: list[Any], instances: int) -> list[list[Any]]:
+    """Batch Transform hands whole S3 objects to its instances: object i (in key order) goes
+    to instance i mod N, so with fewer objects than instances some instances idle."""
+    return [objects[i::instances] for i in range(max(instances, 1))]
+
+
 def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
-    """CreateTransformJob: the model's inference handler in a worker process."""
+    """CreateTransformJob: the model's inference handler in one worker process per instance,
+    each given its share of the input objects."""
     container = model["PrimaryContainer"]
     model_dir = ctx.sandbox / "opt" / "ml" / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -413,6 +421,36 @@ def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) 
     except ValueError as exc:
         raise JobFailed(f"{ctx.step}: output: {exc}") from None
     staging = ctx.sandbox / "output"
+    count = int(args.get("TransformResources", {}).get("InstanceCount", 1))
+    shares = instance_objects(inputs, count)
+    for number, share in enumerate(shares, start=1):
+        if share:
+            _transform_instance(ctx, args, env, model_dir, share, staging, f"algo-{number}")
+    idle = sum(1 for share in shares if not share)
+    if idle:
+        with ctx.log_path.open("a") as log:
+            log.write(
+                f"note: {idle} of {count} instances got no input object (Batch Transform hands "
+                f"out whole objects; {len(inputs)} here): they idled, as in SageMaker\n"
+            )
+    ctx.s3.upload_dir(staging, output_uri)
+    return {
+        "TransformJobName": ctx.job_name,
+        "TransformJobStatus": "Completed",
+        "TransformOutput": {"S3OutputPath": output_uri},
+    }
+
+
+def _transform_instance(
+    ctx: JobContext,
+    args: dict[str, Any],
+    env: dict[str, str],
+    model_dir: Path,
+    inputs: list[tuple[Path, str]],
+    staging: Path,
+    host: str,
+) -> None:
+    """One transform instance: a worker process serving its objects."""
     spec = {
         "model_dir": str(model_dir),
         "inputs": [[str(path), name] for path, name in inputs],
@@ -425,19 +463,14 @@ def run_transform(ctx: JobContext, args: dict[str, Any], model: dict[str, Any]) 
         "max_payload_mb": float(args.get("MaxPayloadInMB", 6)),
         "data_processing": args.get("DataProcessing", {}),
     }
-    spec_path = ctx.sandbox / "transform.json"
+    spec_path = ctx.sandbox / f"transform-{host}.json"
     spec_path.write_text(json.dumps(spec, indent=2))
     run_subprocess(
         ctx,
         [sys.executable, "-m", "pipelines.local.transform_worker", str(spec_path)],
-        env,
+        {**env, "SM_CURRENT_HOST": host},
         Path.cwd(),
         float(args.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 0)) or None,
         [model_dir],
+        append=host != "algo-1",
     )
-    ctx.s3.upload_dir(staging, output_uri)
-    return {
-        "TransformJobName": ctx.job_name,
-        "TransformJobStatus": "Completed",
-        "TransformOutput": {"S3OutputPath": output_uri},
-    }

@@ -3,9 +3,10 @@
 Loads the model's inference module the way the XGBoost serving container does
 (SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY, then model_fn(model_dir)), and applies
 Batch Transform's semantics to every input object: SplitType Line, BatchStrategy
-(MultiRecord mini-batches up to MaxPayloadInMB, or SingleRecord), InputFilter, the handler's
-input_fn -> predict_fn -> output_fn with ContentType and Accept, JoinSource Input,
-OutputFilter, and AssembleWith Line into `<object>.out`.
+(MultiRecord mini-batches up to MaxPayloadInMB, or SingleRecord), InputFilter, one
+invocation per mini-batch answered as the container answers it (serving.py: the legacy
+Transformer's status codes and content types), JoinSource Input, OutputFilter, and
+AssembleWith Line into `<object>.out`. An answer other than 200 fails the job.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from pipelines.local import serving
 
 
 class TransformError(RuntimeError):
@@ -37,9 +40,10 @@ def load_handler(submit_dir: str, program: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    for name in ("model_fn", "input_fn", "predict_fn", "output_fn"):
-        if not hasattr(module, name):
-            raise TransformError(f"{program} has no {name}()")
+    try:
+        serving.check_handler(module)
+    except serving.HandlerError as exc:
+        raise TransformError(str(exc)) from None
     return module
 
 
@@ -114,21 +118,13 @@ def transform_object(
     for batch in mini_batches(records, spec["batch_strategy"], max_bytes):
         filtered = [_join_csv(_select(_split_csv(r), input_filter)) for r in batch]
         body = ("\n".join(filtered) + "\n").encode()
-        try:
-            data = handler.input_fn(body, spec["content_type"])
-            prediction = handler.predict_fn(data, model)
-            response = handler.output_fn(prediction, spec["accept"])
-        except Exception as exc:
-            status = getattr(exc, "status_code", 500)
-            message = getattr(exc, "message", str(exc))
+        answer = serving.invoke(handler, model, body, spec["content_type"], spec["accept"])
+        if answer.status != 200:
             raise TransformError(
                 f"{name} records {offset + 1}-{offset + len(batch)}: "
-                f"the model answered {status}: {message}"
-            ) from None
-        if isinstance(response, tuple):
-            response = response[0]
-        text_out = response.decode() if isinstance(response, bytes) else str(response)
-        lines = text_out.splitlines()
+                f"the model answered {answer.status}: {_error_text(answer)}"
+            )
+        lines = answer.body.decode("utf-8", errors="replace").splitlines()
         if len(lines) != len(batch):
             raise TransformError(
                 f"{name} records {offset + 1}-{offset + len(batch)}: "
@@ -141,8 +137,17 @@ def transform_object(
     return out
 
 
+def _error_text(answer: serving.Answer) -> str:
+    """The handler's {"error": ...} message, or the start of whatever page came back."""
+    try:
+        return str(json.loads(answer.body)["error"])
+    except (ValueError, KeyError, TypeError):
+        return answer.body.decode("utf-8", errors="replace")[:200].replace("\n", " ")
+
+
 def main(argv: list[str] | None = None) -> int:
     spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
+    host = os.environ.get("SM_CURRENT_HOST", "algo-1")
     try:
         handler = load_handler(
             os.environ["SAGEMAKER_SUBMIT_DIRECTORY"],
@@ -161,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             separator = "\n" if spec["assemble_with"] == "Line" else ""
             target.write_text(separator.join(lines) + ("\n" if lines and separator else ""))
             total += len(lines)
-            print(f"transform: {name}: {len(lines)} records")
+            print(f"transform ({host}): {name}: {len(lines)} records")
     except TransformError as exc:
         print(f"transform: error: {exc}", file=sys.stderr)
         return 1

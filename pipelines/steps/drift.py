@@ -26,7 +26,9 @@ def drift_property_file() -> Any:
     )
 
 
-def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, report: Any) -> Any:
+def build_monitor_step(ctx: BuildContext, preprocess: Any, report: Any) -> Any:
+    """MonitorDrift needs only Preprocess's outputs (the batch input and the baseline), so it
+    runs beside Train, and its gate can come before anything is registered."""
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
@@ -69,15 +71,14 @@ def build_monitor_step(ctx: BuildContext, preprocess: Any, transform: Any, repor
         ),
         step_args=step_args,
         property_files=[report],
-        depends_on=[transform],
         cache_config=cache_config(ctx),
         retry_policies=job_retry_policies(),
     )
 
 
 def build_drift_gate(ctx: BuildContext, report: Any, if_steps: list[Any]) -> Any:
-    """CheckDrift: its if-branch (`if_steps`, the registration) runs only when the drift is
-    acceptable, so a run that ends Failed on drift has registered nothing."""
+    """CheckDrift: its if-branch (`if_steps`: register, create the model, forecast) runs only
+    when the drift is acceptable, so a run that ends Failed on drift has registered nothing."""
     from sagemaker.core.workflow.conditions import ConditionEquals, ConditionOr
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.mlops.workflow.condition_step import ConditionStep

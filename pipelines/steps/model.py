@@ -39,30 +39,26 @@ def _model_builder(ctx: BuildContext, train: Any) -> Any:
     )
 
 
+def output_file(step: Any, output: str, file: str) -> Any:
+    """The S3 URI of `file` in a processing step's output `output` (a Join, resolved at run
+    time)."""
+    from sagemaker.core.workflow.functions import Join
+
+    prefix = step.properties.ProcessingOutputConfig.Outputs[output].S3Output.S3Uri
+    return Join(on="/", values=[prefix, file])
+
+
 def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate: Any) -> Any:
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
-    from sagemaker.core.workflow.functions import Join
     from sagemaker.mlops.workflow.model_step import ModelStep
 
     p = ctx.params
-    evaluation_uri = Join(
-        on="/",
-        values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs[
-                contract.OUTPUT_EVALUATION
-            ].S3Output.S3Uri,
-            contract.EVALUATION_FILE,
-        ],
-    )
-    baseline_uri = Join(
-        on="/",
-        values=[
-            preprocess.properties.ProcessingOutputConfig.Outputs[
-                contract.OUTPUT_TRAIN
-            ].S3Output.S3Uri,
-            contract.DRIFT_BASELINE_FILE,
-        ],
-    )
+
+    def metrics(step: Any, output: str, file: str) -> Any:
+        return MetricsSource(
+            s3_uri=output_file(step, output, file), content_type="application/json"
+        )
+
     step_args = _model_builder(ctx, train).register(
         model_package_group_name=ctx.settings.model_package_group,
         content_types=CONTENT_TYPES,
@@ -71,10 +67,16 @@ def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate
         transform_instances=[p.transform_instance_type],
         approval_status=p.model_approval_status,
         model_metrics=ModelMetrics(
-            model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json"),
-            # the training-feature baseline the drift monitor compares batch inputs with
-            model_data_statistics=MetricsSource(
-                s3_uri=baseline_uri, content_type="application/json"
+            model_statistics=metrics(
+                evaluate, contract.OUTPUT_EVALUATION, contract.EVALUATION_FILE
+            ),
+            # the drift baseline in Model Monitor's format, which Studio shows (the PSI
+            # baseline MonitorDrift reads lies beside it in the same folder)
+            model_data_statistics=metrics(
+                preprocess, contract.OUTPUT_TRAIN, contract.MONITOR_STATISTICS_FILE
+            ),
+            model_data_constraints=metrics(
+                preprocess, contract.OUTPUT_TRAIN, contract.MONITOR_CONSTRAINTS_FILE
             ),
         ),
         description="XGBoost store-day sales model; metrics from the test window.",
@@ -91,7 +93,8 @@ def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate
     )
 
 
-def build_create_model_step(ctx: BuildContext, train: Any) -> Any:
+def build_create_model_step(ctx: BuildContext, train: Any, after: list[Any]) -> Any:
+    """CreateModel, after `after` (RegisterModel: the version exists before it forecasts)."""
     from sagemaker.mlops.workflow.model_step import ModelStep
 
     return ModelStep(
@@ -100,4 +103,5 @@ def build_create_model_step(ctx: BuildContext, train: Any) -> Any:
         description="Creates the SageMaker Model that the batch forecast runs.",
         step_args=_model_builder(ctx, train).build(),
         retry_policies=api_retry_policies(),
+        depends_on=after or None,
     )
