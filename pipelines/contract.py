@@ -21,6 +21,8 @@ CHAMPION_FAIL = "ChampionNotBeaten"
 MONITOR_DRIFT = "MonitorDrift"
 CHECK_DRIFT = "CheckDrift"
 DRIFT_FAIL = "SevereDrift"
+CHECK_CHAMPION_URI = "CheckChampionUri"
+CHAMPION_URI_FAIL = "ChampionUriNotAModel"
 
 # Container paths inside processing jobs (the SageMaker convention under /opt/ml/processing).
 PROCESSING_ROOT = "/opt/ml/processing"

@@ -32,6 +32,7 @@ def build_pipeline(
 
     from pipelines.parameters import build_parameters
     from pipelines.steps.batch_transform import build_batch_transform_step
+    from pipelines.steps.champion_uri_gate import build_champion_uri_gate
     from pipelines.steps.common import BuildContext
     from pipelines.steps.drift import build_drift_gate, build_monitor_step, drift_property_file
     from pipelines.steps.evaluate import build_evaluate_step, evaluation_property_file
@@ -82,7 +83,7 @@ def build_pipeline(
     return Pipeline(
         name=settings.pipeline_name,
         parameters=ctx.params.all(),
-        steps=[preprocess, train, evaluate, monitor, gate],
+        steps=[preprocess, train, monitor, build_champion_uri_gate(ctx, [evaluate, gate])],
         sagemaker_session=ctx.session,
     )
 

@@ -200,10 +200,13 @@ def table(result: Any, champion: Any = None) -> str:
         f"Pipeline execution {result.execution_id}: {result.status} in {result.seconds:.1f}s",
         "",
     ]
-    lines.append(f"{'step':<18} {'type':<14} {'status':<10} {'seconds':>8}  cache")
+    width = max([len(s.name) for s in result.steps] + [17]) + 1
+    lines.append(f"{'step':<{width}} {'type':<14} {'status':<10} {'seconds':>8}  cache")
     for s in result.steps:
         cache = "hit" if s.cache_hit else ("miss" if s.cache_hit is False else "")
-        lines.append(f"{s.name:<18} {s.type:<14} {s.status:<10} {s.seconds:>8.1f}  {cache}")
+        lines.append(
+            f"{s.name:<{width}} {s.type:<14} {s.status:<10} {s.seconds:>8.1f}  {cache}".rstrip()
+        )
     summary = result.as_json()
     metrics = summary["metrics"]
     if metrics:

@@ -37,11 +37,19 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
     assert top == [
         ("Preprocess", "Processing"),
         ("Train", "Training"),
-        ("Evaluate", "Processing"),
         ("MonitorDrift", "Processing"),
+        ("CheckChampionUri", "Condition"),
+    ]
+    # a ChampionModelDataUri typed as "none" in Studio stops here, naming the parameter
+    uri_gate = dev_definition["Steps"][3]["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in uri_gate["IfSteps"]] == [
+        ("ChampionUriNotAModel", "Fail")
+    ]
+    assert [(s["Name"], s["Type"]) for s in uri_gate["ElseSteps"]] == [
+        ("Evaluate", "Processing"),
         ("CheckQuality", "Condition"),
     ]
-    gate = dev_definition["Steps"][4]["Arguments"]
+    gate = uri_gate["ElseSteps"][1]["Arguments"]
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [("CheckChampion", "Condition")]
     assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("ModelQualityFail", "Fail")]
     champion_gate = gate["IfSteps"][0]["Arguments"]
@@ -394,7 +402,7 @@ def test_dry_run_is_byte_identical_across_processes_and_valid_for_the_api(tmp_pa
     # registration request one SageMaker would accept (botocore's service model)
     assert schema_problems(document) == []
     job_steps = [s for s in flatten_steps(document["Steps"]) if s["Type"] in OPERATIONS]
-    assert len(job_steps) == 7
+    assert len(job_steps) == 7  # 4 jobs, CreateModel, RegisterModel, BatchTransform
     for job in job_steps:
         assert request_problems(job["Type"], job["Arguments"]) == [], job["Name"]
 
@@ -488,4 +496,6 @@ def test_contract_step_names(dev_definition: dict) -> None:
         contract.DRIFT_FAIL,
         contract.CHECK_CHAMPION,
         contract.CHAMPION_FAIL,
+        contract.CHECK_CHAMPION_URI,
+        contract.CHAMPION_URI_FAIL,
     }

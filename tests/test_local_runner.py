@@ -73,6 +73,8 @@ def test_first_run_succeeds_registers_and_forecasts(
         "SevereDrift": ("Skipped", None),
         "CheckChampion": ("Succeeded", None),
         "ChampionNotBeaten": ("Skipped", None),
+        "CheckChampionUri": ("Succeeded", None),
+        "ChampionUriNotAModel": ("Skipped", None),
     }
     assert result["metrics"]["mape"]["value"] <= 0.082
     assert result["model_package"]["ModelPackageVersion"] == 1
@@ -149,6 +151,25 @@ def test_six_cached_runs_at_once_on_one_workdir(
     group = stored["groups"]["store-sales-forecast"]["versions"]
     numbers = [v["ModelPackageVersion"] for v in group]
     assert numbers == list(range(1, before + 7))
+
+
+def test_a_champion_uri_typed_as_none_in_studio_stops_before_evaluate(
+    definition_file: Path, workdir: Path
+) -> None:
+    """Studio passes what was typed; only the CLIs translate "none". The runner is given the
+    raw value, as SageMaker would be."""
+    from pipelines.local.runner import LocalRunner
+
+    document = json.loads(definition_file.read_text())
+    for typed in ("none", ""):
+        result = LocalRunner(document, workdir, {"ChampionModelDataUri": typed}).run()
+        got = {s.name: s.status for s in result.steps}
+        assert got["ChampionUriNotAModel"] == "Failed"
+        assert got["Evaluate"] == got["RegisterModel"] == "Skipped"
+        assert result.failure_reason.startswith(
+            f"ChampionModelDataUri '{typed}' is not a model artifact: keep its default (s3://"
+        )
+        assert result.model_package is None
 
 
 def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(

@@ -135,8 +135,9 @@ def test_unsupported_step_type_is_refused_up_front() -> None:
 def test_plan_dependencies(dev_definition: dict) -> None:
     steps = plan(dev_definition)
     assert steps["Train"].deps == {"Preprocess"}
-    assert steps["Evaluate"].deps == {"Preprocess", "Train"}
-    assert steps["CheckQuality"].deps == {"Evaluate"}
+    assert steps["Evaluate"].deps == {"Preprocess", "Train", "CheckChampionUri"}
+    assert steps["CheckQuality"].deps == {"Evaluate", "CheckChampionUri"}
+    assert steps["ChampionUriNotAModel"].branch == ("CheckChampionUri", True)
     assert steps["CheckChampion"].branch == ("CheckQuality", True)
     assert steps["MonitorDrift"].deps == {"Preprocess"}  # beside Train
     assert steps["CheckDrift"].deps == {"MonitorDrift", "CheckChampion"}

@@ -96,16 +96,21 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     )
     result = json.loads(capsys.readouterr().out)
     assert code == 1
-    assert {s["name"]: s["status"] for s in result["steps"]} == {
+    statuses = {s["name"]: s["status"] for s in result["steps"]}
+    # MonitorDrift depends on Preprocess only; the SDK's executor may reach it before or
+    # after CheckQuality fails the execution (its order among ready steps varies by run)
+    drift = statuses.pop("MonitorDrift", None)
+    assert drift in (None, "Succeeded")
+    assert statuses == {
         "Preprocess": "Succeeded",
         "Train": "Succeeded",
+        "CheckChampionUri": "Succeeded",
         "Evaluate": "Succeeded",
-        "MonitorDrift": "Succeeded",
         "CheckQuality": "Failed",
     }  # RegisterModel is not in the local-mode variant
     assert result["failure_reason"].startswith("CheckQuality: ")
     started = jobs(docker)
-    assert len(started) == 4  # Preprocess, then Train and MonitorDrift, then Evaluate
+    assert len(started) == (4 if drift else 3)
     by_script = {script_of(job): job for job in started}
     preprocess, train = by_script["preprocess.py"], by_script["train"]
     evaluate = by_script["evaluate.py"]

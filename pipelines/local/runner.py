@@ -187,7 +187,9 @@ def check_locations(steps: dict[str, _Step], parameters: dict[str, Any]) -> None
     """Refuse, before anything runs, an S3 URI (a parameter's value, or one written out in a
     step) that is malformed or would map outside the work directory."""
     for name, value in parameters.items():
-        is_uri = isinstance(value, str) and (name.endswith("Uri") or "://" in value)
+        # a value that is no URI at all never becomes a path (a step using it fails, or a
+        # gate refuses it, as in SageMaker); one that is must map inside the work directory
+        is_uri = isinstance(value, str) and "://" in value
         problem = s3_uri_problem(value) if is_uri else None
         if problem:
             raise DefinitionError(f"parameter {name}: {problem}")
