@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pipelines.local.definitions import cached_definition
+from pipelines.local.summary import table
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
 
 DEFAULT_WORKDIR = Path(".forecast-local")
@@ -135,49 +136,6 @@ def stage_inputs(
     return stage_input(s3, workdir, str(parameters["InputDataUri"]), input_path or rossmann_csv())
 
 
-def definition_cache_key(profile: str) -> str:
-    """Everything that can change a built definition: this package's source and profiles,
-    the container code, the role from the environment, and the SDK version."""
-    import hashlib
-    from importlib import metadata
-
-    from pipelines.code_assets import code_assets
-
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode())
-            digest.update(path.read_bytes())
-    for asset in code_assets().all():
-        digest.update(asset.digest.encode())
-    digest.update(profile.encode())
-    digest.update(os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN", "").encode())
-    digest.update(metadata.version("sagemaker").encode())
-    return digest.hexdigest()[:32]
-
-
-def cached_definition(profile: str, workdir: Path) -> tuple[dict[str, Any], str, str]:
-    """The profile's definition, built once per change: building imports the SageMaker SDK
-    (about 5 s), which would otherwise dominate a cached re-run."""
-    from pipelines.files import write_atomically
-    from pipelines.settings import load_settings
-
-    settings = load_settings(profile)
-    path = workdir / "definitions" / f"{definition_cache_key(profile)}.json"
-    try:
-        document = json.loads(path.read_text()) if path.is_file() else None
-    except ValueError:
-        document = None  # torn or edited: build it again
-    if document is None:
-        from pipelines.pipeline import definition as build_definition
-
-        text = build_definition(settings)
-        write_atomically(path, text)
-        document = json.loads(text)
-    return document, settings.pipeline_name, settings.region
-
-
 def local_champion(
     definition: dict[str, Any], overrides: dict[str, Any], workdir: Path
 ) -> tuple[dict[str, Any], Any]:
@@ -193,61 +151,6 @@ def local_champion(
         overrides,
         lambda: latest_approved_locally(groups(), group) if group else None,
     )
-
-
-def table(result: Any, champion: Any = None) -> str:
-    lines = [
-        f"Pipeline execution {result.execution_id}: {result.status} in {result.seconds:.1f}s",
-        "",
-    ]
-    width = max([len(s.name) for s in result.steps] + [17]) + 1
-    lines.append(f"{'step':<{width}} {'type':<14} {'status':<10} {'seconds':>8}  cache")
-    for s in result.steps:
-        cache = "hit" if s.cache_hit else ("miss" if s.cache_hit is False else "")
-        lines.append(
-            f"{s.name:<{width}} {s.type:<14} {s.status:<10} {s.seconds:>8.1f}  {cache}".rstrip()
-        )
-    summary = result.as_json()
-    metrics = summary["metrics"]
-    if metrics:
-        naive = (
-            (summary["evaluation"] or {}).get("naive_baseline", {}).get("regression_metrics", {})
-        )
-        lines += ["", f"{'test metric':<12} {'model':>12} {'naive':>12}"]
-        for name in ("mape", "rmspe", "wape", "rmse", "mae", "r2"):
-            if name in metrics:
-                base = naive.get(name, {}).get("value")
-                lines.append(
-                    f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
-                    f"{(f'{base:.4f}' if base is not None else ''):>12}"
-                )
-    champion_block = (summary["evaluation"] or {}).get("champion")
-    if champion_block:
-        who = f"version {champion.version}" if champion else "given"
-        lines.append(
-            f"champion ({who if champion_block['present'] else 'none'}): "
-            f"{champion_block['summary']}"
-        )
-    if summary["drift"]:
-        drift = summary["drift"]
-        lines += [
-            "",
-            f"input drift (PSI vs {drift['reference'].get('mode', 'training')} "
-            f"baseline): severe: {drift['summary']}; moderate: "
-            f"{', '.join(drift['moderate_features']) or 'none'}",
-        ]
-    if result.model_package:
-        package = result.model_package
-        lines += [
-            "",
-            f"registered: {package['ModelPackageGroupName']} version "
-            f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})",
-        ]
-    for path in result.predictions:
-        lines.append(f"predictions: {path}")
-    if result.failure_reason:
-        lines += ["", f"failed: {result.failure_reason}"]
-    return "\n".join(lines) + "\n"
 
 
 def run_local(args: argparse.Namespace) -> int:

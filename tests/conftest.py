@@ -56,8 +56,9 @@ def cli_args(**options: object) -> list[str]:
     return argv
 
 
-def preprocess_into(input_file: Path, root: Path) -> dict[str, Path]:
-    """preprocess.py's main on `input_file`, its four output folders under `root`."""
+def preprocess_into(input_file: Path, root: Path, **options: object) -> dict[str, Path]:
+    """preprocess.py's main on `input_file`, its four output folders under `root`; `options`
+    are more of its flags (horizon=14 gives --horizon 14)."""
     import preprocess
 
     dirs = {name: root / name for name in ("train", "validation", "test", "batch")}
@@ -69,11 +70,93 @@ def preprocess_into(input_file: Path, root: Path) -> dict[str, Path]:
                 validation_dir=dirs["validation"],
                 test_dir=dirs["test"],
                 batch_dir=dirs["batch"],
+                **options,
             )
         )
         == 0
     )
     return dirs
+
+
+def processing_step(
+    name: str,
+    code_uri: str,
+    arguments: list[str],
+    data_uri: object,
+    environment: dict[str, str] | None = None,
+    timeout: int = 600,
+) -> dict:
+    """A cached processing step as a definition holds it, written by hand: runs the script at
+    `code_uri` (mounted at /opt/ml/processing/input/code) with `arguments`, one data input
+    at /opt/ml/processing/input/data, one output "out" from /opt/ml/processing/output to
+    s3://bucket/executions/<execution id>/<name>. A request SageMaker's API accepts."""
+    script = code_uri.rsplit("/", 1)[-1]
+
+    def s3_input(input_name: str, uri: object) -> dict:
+        local = f"/opt/ml/processing/input/{input_name}"
+        return {
+            "InputName": input_name,
+            "S3Input": {"S3Uri": uri, "LocalPath": local, "S3DataType": "S3Prefix"},
+        }
+
+    output = {
+        "Std:Join": {
+            "On": "/",
+            "Values": ["s3://bucket/executions", {"Get": "Execution.PipelineExecutionId"}, name],
+        }
+    }
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"},
+        "Arguments": {
+            "Environment": environment or {},
+            "AppSpecification": {
+                "ImageUri": "local",
+                "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"],
+                "ContainerArguments": arguments,
+            },
+            "ProcessingInputs": [s3_input("code", code_uri), s3_input("data", data_uri)],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "out",
+                        "S3Output": {
+                            "S3Uri": output,
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 30,
+                }
+            },
+            "RoleArn": "arn:aws:iam::123456789012:role/HandWrittenSteps",
+            "StoppingCondition": {"MaxRuntimeInSeconds": timeout},
+        },
+    }
+
+
+def run_at_once(argv: list[str], count: int, timeout: float = 600) -> list[dict]:
+    """`count` processes of one command started together (several terminals on one work
+    directory); each must exit 0 and print one JSON object, which is returned."""
+    import subprocess
+
+    processes = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout)
+        assert process.returncode == 0, err
+        results.append(json.loads(out))
+    return results
 
 
 @pytest.fixture(scope="session")

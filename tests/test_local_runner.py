@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import run_at_once
 
 from pipelines import run
 from pipelines.pipeline import definition
@@ -121,7 +122,6 @@ def test_six_cached_runs_at_once_on_one_workdir(
     """Six terminals re-running the demo on one work directory: every run succeeds from the
     cache, each registers its own version, and none is lost or handed out twice."""
     import shutil
-    import subprocess
     import sys
 
     shared = tmp_path / "shared"
@@ -133,15 +133,7 @@ def test_six_cached_runs_at_once_on_one_workdir(
     )
     argv = [sys.executable, "-m", "pipelines.run", "--local", "--definition"]
     argv += [str(definition_file), "--workdir", str(shared), "--json"]
-    processes = [
-        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(6)
-    ]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=600)
-        assert process.returncode == 0, err
-        results.append(json.loads(out))
+    results = run_at_once(argv, 6)
     for result in results:
         jobs = {s["name"]: s["cache_hit"] for s in result["steps"] if s["cache_hit"] is not None}
         assert set(jobs.values()) == {True}, jobs

@@ -211,7 +211,7 @@ def test_transform_join_and_filters() -> None:
 def test_definition_cache_key_follows_what_changes_the_definition(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipelines.run import definition_cache_key
+    from pipelines.local.definitions import definition_cache_key
 
     dev = definition_cache_key("dev")
     assert dev == definition_cache_key("dev")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import preprocess as pp
 import pytest
-from conftest import cli_args
+from conftest import cli_args, preprocess_into
 
 COLS = pp.ColumnConfig()
 
@@ -284,18 +284,9 @@ def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
     from beside it fails with EXDEV), and nothing else in the folder is touched."""
     data = tmp_path / "sales.csv"
     frame().to_csv(data, index=False)
-    out = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
-    out["train"].mkdir()
-    (out["train"] / "notes.txt").write_text("mine")
-    argv = cli_args(
-        input_dir=data,
-        train_dir=out["train"],
-        validation_dir=out["validation"],
-        test_dir=out["test"],
-        batch_dir=out["batch"],
-        horizon=14,
-    )
-    assert pp.main(argv) == 0
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "notes.txt").write_text("mine")
+    out = preprocess_into(data, tmp_path, horizon=14)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "batch",
         "sales.csv",
@@ -322,16 +313,7 @@ def test_batch_is_split_by_series_into_one_file_per_transform_instance(tmp_path:
     out = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
 
     def run(shards: int) -> list[str]:
-        argv = cli_args(
-            input_dir=data,
-            train_dir=out["train"],
-            validation_dir=out["validation"],
-            test_dir=out["test"],
-            batch_dir=out["batch"],
-            horizon=14,
-            batch_shards=shards,
-        )
-        assert pp.main(argv) == 0
+        preprocess_into(data, tmp_path, horizon=14, batch_shards=shards)
         return sorted(p.name for p in out["batch"].iterdir())
 
     assert run(1) == ["batch.csv"]

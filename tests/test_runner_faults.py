@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import processing_step
 
 from pipelines.local.runner import DefinitionError, LocalRunner
 from pipelines.local.storage import LocalS3
@@ -52,67 +53,12 @@ if mode == "env":
 (out / "result.txt").write_text(mode)
 """
 CODE = "s3://bucket/code/fault.py"
-RESOURCES = {
-    "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
-}
 
 
 def step(name: str, mode: str, source: object, timeout: int = 600, sleep: float = 0) -> dict:
-    return {
-        "Name": name,
-        "Type": "Processing",
-        "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"},
-        "Arguments": {
-            "Environment": {"FAULT_SLEEP": str(sleep)} if sleep else {},
-            "AppSpecification": {
-                "ImageUri": "local",
-                "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/fault.py"],
-                "ContainerArguments": [mode, "/opt/ml/processing/output"],
-            },
-            "ProcessingInputs": [
-                {
-                    "InputName": "code",
-                    "S3Input": {
-                        "S3Uri": CODE,
-                        "LocalPath": "/opt/ml/processing/input/code",
-                        "S3DataType": "S3Prefix",
-                    },
-                },
-                {
-                    "InputName": "data",
-                    "S3Input": {
-                        "S3Uri": source,
-                        "LocalPath": "/opt/ml/processing/input/data",
-                        "S3DataType": "S3Prefix",
-                    },
-                },
-            ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "out",
-                        "S3Output": {
-                            "S3Uri": {
-                                "Std:Join": {
-                                    "On": "/",
-                                    "Values": [
-                                        "s3://bucket/executions",
-                                        {"Get": "Execution.PipelineExecutionId"},
-                                        name,
-                                    ],
-                                }
-                            },
-                            "LocalPath": "/opt/ml/processing/output",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ]
-            },
-            "ProcessingResources": RESOURCES,
-            "RoleArn": "arn:aws:iam::123456789012:role/FaultTests",
-            "StoppingCondition": {"MaxRuntimeInSeconds": timeout},
-        },
-    }
+    environment = {"FAULT_SLEEP": str(sleep)} if sleep else {}
+    arguments = [mode, "/opt/ml/processing/output"]
+    return processing_step(name, CODE, arguments, source, environment, timeout)
 
 
 def definition(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import processing_step, run_at_once
 
 from pipelines import run
 from pipelines.local.registry import Registry
@@ -263,68 +263,12 @@ def concurrency_definition() -> dict:
             {"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/data/"}
         ],
         "Steps": [
-            {
-                "Name": "Prepare",
-                "Type": "Processing",
-                "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"},
-                "Arguments": {
-                    "AppSpecification": {
-                        "ImageUri": "local",
-                        "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/job.py"],
-                        "ContainerArguments": [
-                            "/opt/ml/processing/input",
-                            "/opt/ml/processing/output",
-                        ],
-                    },
-                    "ProcessingInputs": [
-                        {
-                            "InputName": "code",
-                            "S3Input": {
-                                "S3Uri": "s3://bucket/code/job.py",
-                                "LocalPath": "/opt/ml/processing/code",
-                                "S3DataType": "S3Prefix",
-                            },
-                        },
-                        {
-                            "InputName": "data",
-                            "S3Input": {
-                                "S3Uri": {"Get": "Parameters.InputDataUri"},
-                                "LocalPath": "/opt/ml/processing/input",
-                                "S3DataType": "S3Prefix",
-                            },
-                        },
-                    ],
-                    "ProcessingOutputConfig": {
-                        "Outputs": [
-                            {
-                                "OutputName": "out",
-                                "S3Output": {
-                                    "S3Uri": {
-                                        "Std:Join": {
-                                            "On": "/",
-                                            "Values": [
-                                                "s3://bucket/executions",
-                                                {"Get": "Execution.PipelineExecutionId"},
-                                                "Prepare",
-                                            ],
-                                        }
-                                    },
-                                    "LocalPath": "/opt/ml/processing/output",
-                                    "S3UploadMode": "EndOfJob",
-                                },
-                            }
-                        ]
-                    },
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceCount": 1,
-                            "InstanceType": "ml.m5.large",
-                            "VolumeSizeInGB": 30,
-                        }
-                    },
-                    "RoleArn": "arn:aws:iam::123456789012:role/ConcurrencyTests",
-                },
-            },
+            processing_step(
+                "Prepare",
+                "s3://bucket/code/job.py",
+                ["/opt/ml/processing/input/data", "/opt/ml/processing/output"],
+                {"Get": "Parameters.InputDataUri"},
+            ),
             {
                 "Name": "RegisterModel",
                 "Type": "RegisterModel",
@@ -370,15 +314,7 @@ def test_six_runs_at_once_on_one_workdir_all_succeed(tmp_path: Path) -> None:
         "--allow-commands",
         "--json",
     ]
-    processes = [
-        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(6)
-    ]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
-        results.append(json.loads(out))
+    results = run_at_once(argv, 6)
     assert {r["status"] for r in results} == {"Succeeded"}
     versions = sorted(r["model_package"]["ModelPackageVersion"] for r in results)
     assert versions == [1, 2, 3, 4, 5, 6]

@@ -4,8 +4,9 @@ The runner reads the very JSON that `python -m pipelines.upsert` publishes: it r
 parameters, execution variables, property references, Join and JsonGet, runs each step by the
 container contract (see jobs.py), evaluates conditions, registers models in an embedded
 registry, and runs Batch Transform through the model's own inference handler. Steps run as
-soon as what they reference has finished, two at a time. Job steps with caching enabled are
-skipped when an earlier run had the same resolved arguments and the same input content.
+soon as what they reference has finished, two at a time. This module plans and schedules;
+the jobs are in jobs.py, the step cache in cache.py, CreateModel/RegisterModel in models.py,
+and what is refused before anything runs in checks.py and requests.py.
 
 Two deliberate differences from SageMaker, both so that "nothing changed" means a cache hit:
 the cache key also covers the content of every input (SageMaker compares arguments only),
@@ -15,44 +16,34 @@ per execution, which makes a later Transform step miss its cache).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipelines.files import write_atomically
-from pipelines.limits import s3_uri_problem
-from pipelines.local import jobs
+from pipelines.local import jobs, models
+from pipelines.local.cache import CACHE_KEYS, StepCache, parse_duration
+from pipelines.local.checks import (
+    DefinitionError,
+    check_entrypoints,
+    check_locations,
+    project_scripts,
+)
 from pipelines.local.expressions import ExpressionError, Resolver
 from pipelines.local.registry import Registry
 from pipelines.local.requests import request_problems
-from pipelines.local.storage import LocalS3, s3_strings
+from pipelines.local.storage import LocalS3
+
+__all__ = ["DefinitionError", "LocalRunner", "RunResult", "StepResult", "parse_duration", "plan"]
 
 SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Model", "Transform")
-CACHE_KEYS = {
-    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
-    "Training": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig", "Environment"),
-    "Transform": (
-        "ModelName",
-        "TransformInput",
-        "DataProcessing",
-        "Environment",
-        "BatchStrategy",
-        "MaxPayloadInMB",
-    ),
-}
-
-
-class DefinitionError(ValueError):
-    """The definition asks for something the local runner cannot do; nothing was run."""
 
 
 @dataclass
@@ -183,66 +174,6 @@ def plan(definition: dict[str, Any]) -> dict[str, _Step]:
     return steps
 
 
-def check_locations(steps: dict[str, _Step], parameters: dict[str, Any]) -> None:
-    """Refuse, before anything runs, an S3 URI (a parameter's value, or one written out in a
-    step) that is malformed or would map outside the work directory."""
-    for name, value in parameters.items():
-        # a value that is no URI at all never becomes a path (a step using it fails, or a
-        # gate refuses it, as in SageMaker); one that is must map inside the work directory
-        is_uri = isinstance(value, str) and "://" in value
-        problem = s3_uri_problem(value) if is_uri else None
-        if problem:
-            raise DefinitionError(f"parameter {name}: {problem}")
-    for step in steps.values():
-        for uri in s3_strings(step.spec.get("Arguments", {})):
-            problem = s3_uri_problem(uri)
-            if problem:
-                raise DefinitionError(f"step {step.name!r}: {problem}")
-
-
-def check_entrypoints(steps: dict[str, _Step]) -> None:
-    """Refuse, before anything runs, a processing job whose entrypoint is not `python3
-    <a .py file in the container>` (the project's scripts are checked by content later)."""
-    for step in steps.values():
-        if step.type != "Processing":
-            continue
-        entry = (
-            step.spec.get("Arguments", {}).get("AppSpecification", {}).get("ContainerEntrypoint")
-        )
-        shaped = (
-            isinstance(entry, list)
-            and len(entry) == 2
-            and entry[0] in ("python", "python3")
-            and isinstance(entry[1], str)
-            and entry[1].startswith(jobs.CONTAINER_ROOT)
-            and entry[1].endswith(".py")
-        )
-        if not shaped:
-            raise DefinitionError(
-                f"step {step.name!r}: entrypoint {entry} is not one of this project's "
-                "scripts (python3 /opt/ml/.../<script>.py); run it with --allow-commands "
-                "if you trust the definition"
-            )
-
-
-def _project_scripts() -> frozenset[str]:
-    """SHA-256 digests of the scripts this checkout ships (pipelines/code_assets.py)."""
-    from pipelines.code_assets import code_assets
-
-    return code_assets().script_digests()
-
-
-def parse_duration(text: str) -> timedelta:
-    """ISO 8601 durations as CacheConfig uses them (P30D, PT1H, P1DT12H, P2W)."""
-    match = re.fullmatch(
-        r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", text or ""
-    )
-    if not match or not any(match.groups()):
-        return timedelta(days=36500)
-    w, d, h, m, s = (int(g) if g else 0 for g in match.groups())
-    return timedelta(weeks=w, days=d, hours=h, minutes=m, seconds=s)
-
-
 class LocalRunner:
     """One execution of a definition in a work directory.
 
@@ -277,7 +208,7 @@ class LocalRunner:
             raise DefinitionError(f"unknown parameter(s) {sorted(unknown)}")
         self.parameters = {**declared, **(parameters or {})}
         check_locations(self.steps, self.parameters)
-        self.trusted = None if allow_commands else _project_scripts()
+        self.trusted = None if allow_commands else project_scripts()
         if self.trusted is not None:
             check_entrypoints(self.steps)
         self.use_cache = use_cache
@@ -289,6 +220,7 @@ class LocalRunner:
         self.max_parallel = max_parallel
         self.s3 = LocalS3(workdir / "s3")
         self.registry = Registry(workdir / "registry")
+        self.cache = StepCache(workdir / "cache", self.s3, self.report)
         self.execution_id = f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         self.execution_dir = workdir / "executions" / self.execution_id
         self.properties: dict[str, dict[str, Any]] = {}
@@ -472,19 +404,22 @@ class LocalRunner:
             more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
             raise jobs.JobFailed(f"SageMaker would refuse the request: {refused[0]}{more}")
         if step.type == "RegisterModel":
-            return self._register(args), None
+            package = models.register_model(
+                args, self.s3, self.registry, self.region, self.execution_id
+            )
+            return package, None
         if step.type == "Model":
-            return self._create_model(args), None
+            model = models.create_model(args, self.s3, self.workdir / "models", self.pipeline_name)
+            return model, None
         return self._job(step, args)
 
     # ------------------------------------------------------------------ job steps
 
     def _job(self, step: _Step, args: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        enabled = step.spec.get("CacheConfig", {}).get("Enabled", False)
-        key = self._cache_key(step, args) if enabled else ""
-        cache_file = self.workdir / "cache" / step.name / f"{key}.json"
-        if enabled and self.use_cache and cache_file.is_file():
-            hit = self._cached(step, cache_file)
+        config = step.spec.get("CacheConfig", {})
+        entry = self.cache.entry_path(step.name, step.type, args) if config.get("Enabled") else None
+        if entry and self.use_cache:
+            hit = self.cache.lookup(step.name, entry, config.get("ExpireAfter", ""))
             if hit is not None:
                 return hit, True
         ctx = jobs.JobContext(
@@ -499,123 +434,11 @@ class LocalRunner:
         elif step.type == "Training":
             properties = jobs.run_training(ctx, args)
         else:
-            properties = jobs.run_transform(ctx, args, self._model(args["ModelName"]))
-        if enabled:
-            entry = {
-                "time": datetime.now(UTC).isoformat(),
-                "execution": self.execution_id,
-                "properties": properties,
-                "outputs": self._outputs(step.type, properties),
-            }
-            write_atomically(cache_file, json.dumps(entry, indent=2))
+            model = models.load_model(self.workdir / "models", args["ModelName"])
+            properties = jobs.run_transform(ctx, args, model)
+        if entry:
+            self.cache.store(entry, step.type, self.execution_id, properties)
         return properties, False
-
-    def _cached(self, step: _Step, cache_file: Path) -> dict[str, Any] | None:
-        """The cached properties, or None when the entry is stale, its outputs are gone, or it
-        is unreadable (reported with its path; the step runs and rewrites it)."""
-        try:
-            entry = json.loads(cache_file.read_text())
-            written = datetime.fromisoformat(entry["time"])
-            properties: dict[str, Any] = entry["properties"]
-            outputs = [str(uri) for uri in entry["outputs"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.report(
-                f"{step.name}: cache entry {cache_file} is unreadable ({exc}); "
-                "ignored, the step runs and rewrites it"
-            )
-            return None
-        expires = parse_duration(step.spec["CacheConfig"].get("ExpireAfter", ""))
-        if written + expires <= datetime.now(UTC):
-            return None
-        return properties if all(self.s3.objects(uri) for uri in outputs) else None
-
-    @staticmethod
-    def _outputs(kind: str, properties: dict[str, Any]) -> list[str]:
-        if kind == "Processing":
-            return [
-                o["S3Output"]["S3Uri"]
-                for o in properties["ProcessingOutputConfig"]["Outputs"].values()
-            ]
-        if kind == "Training":
-            return [properties["ModelArtifacts"]["S3ModelArtifacts"]]
-        return [properties["TransformOutput"]["S3OutputPath"]]
-
-    def _cache_key(self, step: _Step, args: dict[str, Any]) -> str:
-        material: dict[str, Any] = {
-            "type": step.type,
-            **{k: args.get(k) for k in CACHE_KEYS[step.type]},
-        }
-        inputs: list[str] = []
-        if step.type == "Processing":
-            inputs = [i["S3Input"]["S3Uri"] for i in args.get("ProcessingInputs", [])]
-        elif step.type == "Training":
-            inputs = [
-                c["DataSource"]["S3DataSource"]["S3Uri"] for c in args.get("InputDataConfig", [])
-            ]
-        elif step.type == "Transform":
-            inputs = [args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]]
-        material["content"] = [self.s3.fingerprint(uri) for uri in inputs]
-        blob = json.dumps(material, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:32]
-
-    # ------------------------------------------------------------------ model steps
-
-    def _create_model(self, args: dict[str, Any]) -> dict[str, Any]:
-        container = args["PrimaryContainer"]
-        if not self.s3.path(container["ModelDataUrl"]).is_file():
-            raise jobs.JobFailed(f"model data {container['ModelDataUrl']} does not exist")
-        digest = hashlib.sha256(
-            json.dumps(
-                {"container": container, "content": self.s3.fingerprint(container["ModelDataUrl"])},
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()[:16]
-        name = f"{self.pipeline_name}-model-{digest}"[:63]
-        write_atomically(
-            self.workdir / "models" / f"{name}.json", json.dumps(args, indent=2, sort_keys=True)
-        )
-        return {"ModelName": name}
-
-    def _model(self, name: str) -> dict[str, Any]:
-        path = self.workdir / "models" / f"{name}.json"
-        if not path.is_file():
-            raise jobs.JobFailed(f"model {name!r} was not created")
-        model: dict[str, Any] = json.loads(path.read_text())
-        return model
-
-    def _register(self, args: dict[str, Any]) -> dict[str, Any]:
-        group = args.get("ModelPackageGroupName")
-        if not group:
-            raise jobs.JobFailed(
-                "only versioned model packages (a ModelPackageGroupName) are supported"
-            )
-        container = args["InferenceSpecification"]["Containers"][0]
-        if not self.s3.path(container["ModelDataUrl"]).is_file():
-            raise jobs.JobFailed(f"model data {container['ModelDataUrl']} does not exist")
-        metrics = {}
-        statistics = args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics")
-        if statistics:
-            path = self.s3.path(statistics["S3Uri"])
-            if not path.is_file():
-                raise jobs.JobFailed(f"model metrics {statistics['S3Uri']} do not exist")
-            metrics = json.loads(path.read_text())
-        package = {
-            "ModelApprovalStatus": args.get("ModelApprovalStatus"),
-            "InferenceSpecification": args["InferenceSpecification"],
-            "ModelMetrics": args.get("ModelMetrics", {}),
-            "ModelQualityStatistics": metrics,
-            "PipelineExecutionId": self.execution_id,
-        }
-        entry = self.registry.register(group, self.region, package)
-        return {
-            k: entry[k]
-            for k in (
-                "ModelPackageArn",
-                "ModelPackageVersion",
-                "ModelPackageGroupName",
-                "ModelApprovalStatus",
-            )
-        }
 
     # ------------------------------------------------------------------ results
 

@@ -1,0 +1,61 @@
+"""The local run's summary table: steps, metrics against the naive baseline, champion,
+drift, registration and predictions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def table(result: Any, champion: Any = None) -> str:
+    lines = [
+        f"Pipeline execution {result.execution_id}: {result.status} in {result.seconds:.1f}s",
+        "",
+    ]
+    width = max([len(s.name) for s in result.steps] + [17]) + 1
+    lines.append(f"{'step':<{width}} {'type':<14} {'status':<10} {'seconds':>8}  cache")
+    for s in result.steps:
+        cache = "hit" if s.cache_hit else ("miss" if s.cache_hit is False else "")
+        lines.append(
+            f"{s.name:<{width}} {s.type:<14} {s.status:<10} {s.seconds:>8.1f}  {cache}".rstrip()
+        )
+    summary = result.as_json()
+    metrics = summary["metrics"]
+    if metrics:
+        naive = (
+            (summary["evaluation"] or {}).get("naive_baseline", {}).get("regression_metrics", {})
+        )
+        lines += ["", f"{'test metric':<12} {'model':>12} {'naive':>12}"]
+        for name in ("mape", "rmspe", "wape", "rmse", "mae", "r2"):
+            if name in metrics:
+                base = naive.get(name, {}).get("value")
+                lines.append(
+                    f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
+                    f"{(f'{base:.4f}' if base is not None else ''):>12}"
+                )
+    champion_block = (summary["evaluation"] or {}).get("champion")
+    if champion_block:
+        who = f"version {champion.version}" if champion else "given"
+        lines.append(
+            f"champion ({who if champion_block['present'] else 'none'}): "
+            f"{champion_block['summary']}"
+        )
+    if summary["drift"]:
+        drift = summary["drift"]
+        lines += [
+            "",
+            f"input drift (PSI vs {drift['reference'].get('mode', 'training')} "
+            f"baseline): severe: {drift['summary']}; moderate: "
+            f"{', '.join(drift['moderate_features']) or 'none'}",
+        ]
+    if result.model_package:
+        package = result.model_package
+        lines += [
+            "",
+            f"registered: {package['ModelPackageGroupName']} version "
+            f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})",
+        ]
+    for path in result.predictions:
+        lines.append(f"predictions: {path}")
+    if result.failure_reason:
+        lines += ["", f"failed: {result.failure_reason}"]
+    return "\n".join(lines) + "\n"
