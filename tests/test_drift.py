@@ -172,6 +172,15 @@ def test_the_baseline_in_model_monitors_format(prepared: dict[str, Path]) -> Non
     buckets = numbers["distribution"]["kll"]["buckets"]
     assert len(buckets) == 10
     assert sum(b["count"] for b in buckets) == numbers["common"]["num_present"]
+    # the KLL sketch: items at level h weigh 2**h, in all about as many values as present
+    for feature in statistics["features"]:
+        stats = feature["numerical_statistics"]
+        sketch = stats["distribution"]["kll"]["sketch"]
+        assert sketch["parameters"] == {"c": 0.64, "k": 2048.0}
+        weight = sum(len(items) * 2**h for h, items in enumerate(sketch["data"]))
+        present = stats["common"]["num_present"]
+        assert abs(weight - present) <= 2 ** (len(sketch["data"]) - 1)
+        assert max(len(items) for items in sketch["data"]) <= 2048
     lag = next(f for f in constraints["features"] if f["name"] == "lag_364")
     assert lag["inferred_type"] == "Fractional" and 0 < lag["completeness"] <= 1
     assert lag["num_constraints"] == {"is_non_negative": True}
