@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
+from pipelines.version import add_version_flag
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -130,6 +131,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.data", description="Stage input data and read forecasts."
     )
+    add_version_flag(parser)
     parser.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,

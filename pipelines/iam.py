@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, Settings, SettingsError
+from pipelines.version import add_version_flag
 
 _ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)$")
 
@@ -267,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_version_flag(parser)
     parser.add_argument("which", choices=("execution-role", "publisher"))
     parser.add_argument("--profile", default=DEFAULT_PROFILE, help=", ".join(PROFILES))
     parser.add_argument("--role-arn", help="the pipeline's execution role")

@@ -21,9 +21,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pipelines.demo_data import DemoDataMissing
 from pipelines.local.definitions import cached_definition
 from pipelines.local.summary import table
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
+from pipelines.version import add_version_flag
 
 DEFAULT_WORKDIR = Path(".forecast-local")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -35,6 +37,7 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         description="Run the pipeline definition locally (no Docker, no AWS). "
         "See also: python -m pipelines.run registry --help",
     )
+    add_version_flag(parser)
     parser.add_argument(
         "--local",
         action="store_true",
@@ -105,6 +108,7 @@ def parse_registry_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.run registry", description="The local runner's model registry."
     )
+    add_version_flag(parser)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="model package groups and their versions")
@@ -196,7 +200,7 @@ def run_local(args: argparse.Namespace) -> int:
             else "champion: none approved (ChampionModelDataUri "
             f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})"
         )
-    except (ValueError, FileNotFoundError) as exc:  # settings, parameters, definition, input
+    except (ValueError, FileNotFoundError, DemoDataMissing) as exc:  # settings, input, ...
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # the work directory cannot be written (read-only, full, ...)
@@ -231,7 +235,7 @@ def run_sagemaker_local(args: argparse.Namespace) -> int:
         status, reason, steps = run_sagemaker_local(
             settings, args.workdir, overrides, args.input or rossmann_csv(), progress
         )
-    except (SettingsError, ParameterError, LocalModeUnavailable) as exc:
+    except (SettingsError, ParameterError, LocalModeUnavailable, DemoDataMissing) as exc:
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     summary = {

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, ROLE_ENV, Settings, SettingsError
+from pipelines.version import add_version_flag
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -33,6 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m pipelines.upsert",
         description="Build the store-sales forecasting pipeline definition and publish it.",
     )
+    add_version_flag(parser)
     parser.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,

