@@ -281,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(
             args.profile, {"role_arn": args.role_arn, "region": args.region, "bucket": args.bucket}
         )
+        _role_parts(settings)  # the policies name the role: say so before anything else
         if args.which == "publisher":
             policy = publisher_policy(settings)
         else:
@@ -289,9 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             sdk.prepare_environment(settings.region)
             from sagemaker.core import image_uris
 
-            image = image_uris.retrieve(
-                "xgboost", region=settings.region, version=settings.xgboost_image_version
-            )
+            with sdk.quiet():  # the SDK logs an INFO line about the instance type
+                image = image_uris.retrieve(
+                    "xgboost", region=settings.region, version=settings.xgboost_image_version
+                )
             policy = execution_role_policy(settings, image)
     except SettingsError as exc:
         print(f"iam: error: {exc}", file=sys.stderr)

@@ -138,3 +138,20 @@ def test_kms_and_vpc_only_when_configured(
 def test_needs_the_role(capsys: pytest.CaptureFixture[str]) -> None:
     assert iam.main(["publisher"]) == 2
     assert "the policies name the execution role" in capsys.readouterr().err
+
+
+def test_no_sdk_log_line_before_the_error() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.iam", "execution-role"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert run.stderr == (
+        "iam: error: the policies name the execution role: pass --role-arn, set "
+        "SAGEMAKER_PIPELINE_ROLE_ARN, or set role_arn in the profile\n"
+    )
