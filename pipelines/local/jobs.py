@@ -219,9 +219,10 @@ def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
     app = args["AppSpecification"]
     entrypoint = [ctx.container_path(c) for c in app.get("ContainerEntrypoint", [])]
-    # the entrypoint's shape (python3 <script>) was checked with the definition (runner.py)
+    # the entrypoint's shape (python3 <script>) was checked with the definition (checks.py)
     script = entrypoint[-1] if entrypoint else ""
-    ctx.check_script(Path(script), f"entrypoint script {app.get('ContainerEntrypoint', [''])[-1]}")
+    shown = (app.get("ContainerEntrypoint") or [""])[-1]
+    ctx.check_script(Path(script), f"entrypoint script {shown}")
     command = _python(entrypoint)
     command += [ctx.container_path(str(a)) for a in app.get("ContainerArguments", [])]
     env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
