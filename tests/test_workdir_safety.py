@@ -362,3 +362,25 @@ def test_registry_takes_the_workdir_before_or_after_its_subcommand(
     assert capsys.readouterr().out == after and after.startswith("g\n  version 1 ")
     assert run.main(["registry", "approve", "g", "1", "--workdir", str(tmp_path)]) == 0
     assert Registry(tmp_path / "registry").groups()["g"][0]["ModelApprovalStatus"] == "Approved"
+
+
+def test_staging_interrupted_half_way_can_be_staged_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = LocalS3(tmp_path / "s3")
+    first, second = tmp_path / "first.csv", tmp_path / "second"
+    first.write_text("Date,Store,Sales\n2015-01-01,1,5\n")
+    second.mkdir()
+    (second / "first.csv").write_text("Date,Store,Sales\n2015-01-02,1,6\n")
+    stage_input(s3, tmp_path, "s3://bucket/data/", first)
+
+    def crash(self: LocalS3, source: Path, uri: str) -> None:  # stands for a kill -9 mid-copy
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LocalS3, "put_file", crash)
+        with pytest.raises(KeyboardInterrupt):
+            stage_input(s3, tmp_path, "s3://bucket/data/", second)
+    # the old object is still there, and still known as staging's own: restaging works
+    assert stage_input(s3, tmp_path, "s3://bucket/data/", second).endswith("1 object(s) written")
+    assert s3.path("s3://bucket/data/first.csv").read_text().endswith("2015-01-02,1,6\n")

@@ -69,10 +69,8 @@ def stage_input(s3: LocalS3, workdir: Path, uri: str, source: Path) -> str:
     manifest_path = workdir / "staged" / f"{hashlib.sha256(prefix.encode()).hexdigest()[:24]}.json"
     with locked(workdir / "locks" / "staging.lock"):
         ours = _read_manifest(manifest_path)
-        present = {name: path for path, name in s3.objects(prefix)}
-        foreign = sorted(
-            name for name, path in present.items() if ours.get(name) != file_digest(path)
-        )
+        on_disk = {name: file_digest(path) for path, name in s3.objects(prefix)}
+        foreign = sorted(n for n, digest in on_disk.items() if digest not in ours.get(n, ()))
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise StagingError(
@@ -81,15 +79,21 @@ def stage_input(s3: LocalS3, workdir: Path, uri: str, source: Path) -> str:
                 f"another prefix, or remove them from {s3.path(prefix)}"
             )
         wanted = {name: file_digest(path) for name, path in files.items()}
-        removed = sorted(set(present) - set(wanted))
-        written = sorted(n for n in wanted if ours.get(n) != wanted[n] or n not in present)
-        # record first: a crash between the two steps leaves objects the manifest knows
-        write_atomically(manifest_path, json.dumps({"uri": prefix, "objects": {**ours, **wanted}}))
+        removed = sorted(set(on_disk) - set(wanted))
+        written = sorted(n for n in wanted if on_disk.get(n) != wanted[n])
+        # record first, old and new digests alike: a crash half way leaves only objects the
+        # manifest knows (each object is replaced atomically, so it is one or the other)
+        interim = {
+            n: sorted({*ours.get(n, ()), *([wanted[n]] if n in wanted else [])})
+            for n in sorted({*ours, *wanted})
+        }
+        write_atomically(manifest_path, json.dumps({"uri": prefix, "objects": interim}))
         for name in removed:
             s3.delete(prefix + name)
         for name in written:
             s3.put_file(files[name], prefix + name)
-        write_atomically(manifest_path, json.dumps({"uri": prefix, "objects": wanted}))
+        final = {n: [digest] for n, digest in wanted.items()}
+        write_atomically(manifest_path, json.dumps({"uri": prefix, "objects": final}))
     if not written and not removed:
         return f"input at {prefix} unchanged ({len(wanted)} object(s))"
     return f"input staged at {prefix}: {len(written)} object(s) written" + (
@@ -97,11 +101,11 @@ def stage_input(s3: LocalS3, workdir: Path, uri: str, source: Path) -> str:
     )
 
 
-def _read_manifest(path: Path) -> dict[str, str]:
-    """{object name: sha256} staged earlier; an unreadable manifest counts as none (so what
-    is there is treated as foreign and left alone)."""
+def _read_manifest(path: Path) -> dict[str, set[str]]:
+    """{object name: the sha256 digests staging wrote there}; an unreadable manifest counts as
+    none (so what is there is treated as foreign and left alone)."""
     try:
         objects = json.loads(path.read_text())["objects"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return {str(name): {str(d) for d in digests} for name, digests in objects.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
-    return {str(k): str(v) for k, v in objects.items()} if isinstance(objects, dict) else {}
