@@ -29,8 +29,10 @@ def service_model() -> Any:
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
+@cache
 def shape(name: str) -> dict[str, Any]:
-    """The metadata (min, max, pattern, enum) of one SageMaker API shape."""
+    """The metadata (min, max, pattern, enum) of one SageMaker API shape (looked up once:
+    every local S3 path goes through s3_uri_problem). Read it, never change it."""
     metadata: dict[str, Any] = service_model().shape_for(name).metadata
     return metadata
 

@@ -160,14 +160,14 @@ DATES = ("ValidationStartDate", "TestStartDate")  # "auto" or YYYY-MM-DD
 NO_VALUE_ALLOWED = {"ChampionModelDataUri": ("", "none")}  # what a person may type for "none"
 
 
-def string_problem(name: str, text: str) -> str | None:
+def text_value_problem(name: str, text: str) -> str | None:
     """Why a String parameter's value would fail its step (or cost a paid run), or None."""
     from datetime import date
 
-    from pipelines.limits import s3_uri_problem, string_problem
+    from pipelines import limits
 
     if name in INSTANCE_SHAPES:
-        return string_problem(text, INSTANCE_SHAPES[name], "instance type")
+        return limits.string_problem(text, INSTANCE_SHAPES[name], "instance type")
     if name in DATES:
         if text.strip().lower() == "auto":
             return None
@@ -181,7 +181,7 @@ def string_problem(name: str, text: str) -> str | None:
     if name.endswith("Uri"):
         if text.strip().lower() in NO_VALUE_ALLOWED.get(name, ()):
             return None
-        return s3_uri_problem(text)
+        return limits.s3_uri_problem(text)
     return None
 
 
@@ -228,7 +228,7 @@ def coerce_overrides(declared: list[dict[str, Any]], pairs: list[str]) -> dict[s
             raise ParameterError(f"--param {name}={text}: out of range [{low:g}, {high:g}]")
         if name in CHOICES and value not in CHOICES[name]:
             raise ParameterError(f"--param {name}={text!r}: choose one of {list(CHOICES[name])}")
-        problem = string_problem(name, value) if kind == "String" else None
+        problem = text_value_problem(name, value) if kind == "String" else None
         if problem:
             raise ParameterError(f"--param {name}: {problem}")
         values[name] = value

@@ -296,12 +296,20 @@ def compare(baseline: dict[str, Any], batch: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def batch_files(batch_file: str = BATCH_FILE) -> re.Pattern[str]:
+    """The names of the batch input: batch.csv, or its shards batch-000.csv, ... (one per
+    Batch Transform instance; preprocess writes them, drift reads them)."""
+    stem, _, suffix = batch_file.rpartition(".")
+    return re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
+
+
 def read_batch(batch_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
-    """batch.csv, or its shards batch-000.csv, ... (one per Batch Transform instance): no
-    header; series keys, date, then the features in schema order."""
+    """batch.csv, or its shards batch-000.csv, ...: no header; series keys, date, then the
+    features in schema order."""
     stem, _, suffix = BATCH_FILE.rpartition(".")
-    shard = re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
-    paths = sorted(p for p in batch_dir.glob(f"{stem}*.{suffix}") if shard.fullmatch(p.name))
+    pattern = batch_files()
+    found = batch_dir.iterdir() if batch_dir.is_dir() else ()
+    paths = sorted(p for p in found if pattern.fullmatch(p.name))
     if not paths:
         raise DriftError(f"no {BATCH_FILE} (or {stem}-NNN.{suffix} shards) in {batch_dir}")
     names = [

@@ -28,6 +28,7 @@ import pandas as pd
 from drift import (  # ships in the same code folder
     BASELINE_FILE,
     REFERENCE_MODES,
+    batch_files,
     build_baseline,
     monitor_files,
     reference_window,
@@ -620,8 +621,7 @@ def write_outputs(
                 (tmp / BASELINE_FILE).write_text(json.dumps(frames.baseline, sort_keys=True))
                 for file, document in frames.monitor.items():
                     (tmp / file).write_text(json.dumps(document, sort_keys=True))
-        stem, _, suffix = batch_file.rpartition(".")
-        batch_name = re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
+        batch_name = batch_files(batch_file)
         for tmp, directory in staged:
             if directory == targets.get("batch"):  # an earlier run's shards
                 written = {p.name for p in tmp.iterdir()}
