@@ -91,12 +91,11 @@ def run_command(
 @cache
 def rossmann_features(quick: bool) -> Any:
     """preprocess.build_features on Rossmann (quick: 10 stores)."""
-    import pandas as pd
 
-    from pipelines.demo_data import rossmann_csv
+    from pipelines.demo_data import demo_frames
     from processing_scripts import preprocess
 
-    raw = pd.read_csv(rossmann_csv())
+    raw = demo_frames()[0]
     if quick:
         raw = raw[raw["Store"].isin(sorted(raw["Store"].unique())[:10])]
     return preprocess.build_features(raw, preprocess.ColumnConfig(), horizon=42)
@@ -104,7 +103,8 @@ def rossmann_features(quick: bool) -> Any:
 
 def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str, float]]:
     """train.train on the features with `hp`, timed, then scored on the test window on the
-    sales scale: (training report, fit seconds, test metrics)."""
+    sales scale: (training report, fit seconds, test metrics, with the P10-P90 interval's
+    coverage and the weighted quantile loss)."""
     from processing_scripts import evaluate
     from training_scripts import train
 
@@ -114,9 +114,12 @@ def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str
     )
     seconds = time.perf_counter() - start
     actual = frames.test["Sales"].to_numpy(dtype="float64")
-    test = evaluate.regression_metrics(
-        actual, evaluate.predict_sales(booster, frames.test, frames.schema)
-    )
+    predicted = evaluate.predict_sales(booster, frames.test, frames.schema)
+    test: dict[str, float] = evaluate.regression_metrics(actual, predicted)
+    saved = train.model_schema(frames.schema, hp, report["intervals"])
+    quantiles = evaluate.quantile_metrics(actual, evaluate.interval(predicted, saved))
+    test["coverage"] = quantiles["coverage"]
+    test["weighted_quantile_loss"] = quantiles["weighted_quantile_loss"]
     return report, seconds, test
 
 
@@ -130,11 +133,10 @@ def built_definition(folder: Path) -> Path:
 
 def small_input(folder: Path, stores: int = 10) -> Path:
     """The first `stores` Rossmann stores, for quick mode."""
-    import pandas as pd
 
-    from pipelines.demo_data import rossmann_csv
+    from pipelines.demo_data import demo_frames
 
-    raw = pd.read_csv(rossmann_csv())
+    raw = demo_frames()[0]
     path = folder / "small.csv"
     raw[raw["Store"].isin(sorted(raw["Store"].unique())[:stores])].to_csv(path, index=False)
     return path

@@ -25,15 +25,15 @@ def scaled(raw: pd.DataFrame, copies: int, seed: int = 7) -> pd.DataFrame:
         part = raw.copy()
         part["Store"] = part["Store"] + 10_000 * k
         jitter = 1 + rng.normal(0, 0.05, len(part))
-        part["Sales"] = np.round(part["Sales"] * np.clip(jitter, 0.5, 1.5)).astype("int64")
+        part["Sales"] = (part["Sales"] * np.clip(jitter, 0.5, 1.5)).round().astype("Int64")
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
 def run(quick: bool) -> dict:
-    from pipelines.demo_data import rossmann_csv
+    from pipelines.demo_data import demo_frames
 
-    raw = pd.read_csv(rossmann_csv())
+    raw = demo_frames()[0]
     if quick:
         raw = raw[raw["Store"].isin(sorted(raw["Store"].unique())[:5])]
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,11 +24,12 @@ def run(quick: bool) -> dict:
     schema = frames.schema
     names = [f["name"] for f in schema["features"]]
     hp = train.Hyperparameters(num_round=30) if quick else train.Hyperparameters()
-    booster, _ = train.train(
+    booster, report = train.train(
         frames.train, frames.validation, schema, hp, threads=os.cpu_count() or 1, log_every=0
     )
     with tempfile.TemporaryDirectory() as folder:
-        train.save_model(booster, schema, {}, Path(folder))
+        saved = train.model_schema(schema, hp, report["intervals"])  # answers P10, P50, P90
+        train.save_model({".": (booster, saved)}, {}, Path(folder))
         model = inference.model_fn(folder)
 
     rows = 2_000 if quick else 100_000

@@ -61,6 +61,11 @@ VALIDATION_FILE = "validation.parquet"
 TEST_FILE = "test.parquet"
 BATCH_FILE = "batch.csv"
 FEATURE_SCHEMA_FILE = "feature_schema.json"
+# preprocess's train output also holds every observed row with the forecast's features (and
+# their schema): the model that forecasts is refit on it
+HISTORY_FILE = "history.parquet"
+HISTORY_SCHEMA_FILE = "history_schema.json"
+BACKTEST_DIR = "backtest"  # inside model.tar.gz: the back-test's model, which Evaluate scores
 MODEL_FILE = "xgboost-model.ubj"
 EVALUATION_FILE = "evaluation.json"
 DRIFT_BASELINE_FILE = "drift_baseline.json"

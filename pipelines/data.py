@@ -32,13 +32,13 @@ class DataCommandError(ValueError):
 
 
 def read_source(source: str) -> pd.DataFrame:
-    """A local CSV/Parquet file or folder, or 'demo' for the Rossmann data."""
+    """A local CSV/Parquet file or folder, or 'demo' for the Rossmann demo input (its last
+    six weeks' sales held back: the future to forecast)."""
     if source == "demo":
-        from pipelines.demo_data import rossmann_csv
+        from pipelines.demo_data import demo_frames
 
-        path = rossmann_csv()
-    else:
-        path = Path(source)
+        return demo_frames()[0]
+    path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".csv", ".parquet"))
         if not files:
@@ -116,15 +116,17 @@ def stage(frame: pd.DataFrame, uri: str, boto3_session: Any, replace: bool = Fal
     return list(result["paths"])
 
 
-def predictions(uri: str, columns: list[str], boto3_session: Any) -> pd.DataFrame:
-    """Batch Transform output under `uri` as one table with the given column names."""
+def predictions(uri: str, keys: list[str], values: list[str], boto3_session: Any) -> pd.DataFrame:
+    """Batch Transform output under `uri` as one table: the key columns (series keys and
+    date), then the forecast's columns, sorted by the keys."""
+    columns = [*keys, *values]
     import awswrangler as wr
 
     files = [p for p in wr.s3.list_objects(uri, boto3_session=boto3_session) if p.endswith(".out")]
     if not files:
         raise DataCommandError(f"no Batch Transform output (*.out) under {uri}")
     frame = wr.s3.read_csv(files, header=None, names=columns, boto3_session=boto3_session)
-    return frame.sort_values(columns[:-1], kind="stable").reset_index(drop=True)
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -139,7 +141,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--region", help="AWS region (else the profile's)")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="copy the Rossmann demo CSV into a local folder")
+    demo = sub.add_parser(
+        "demo",
+        help="write the Rossmann demo input (last six weeks' sales held back) and those "
+        "actuals into a local folder",
+    )
     demo.add_argument("folder", type=Path)
     put = sub.add_parser("stage", help="upload a local dataset (or 'demo') as Parquet")
     put.add_argument("source", help="CSV/Parquet file or folder, or 'demo'")
@@ -158,12 +164,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from pipelines import aws
-    from pipelines.demo_data import DemoDataMissing, copy_rossmann
+    from pipelines.demo_data import ACTUALS_FILE, HOLDOUT_DAYS, DemoDataMissing, copy_rossmann
     from pipelines.settings import load_settings
 
     try:
         if args.command == "demo":
-            print(copy_rossmann(args.folder))
+            path = copy_rossmann(args.folder)
+            print(
+                f"the last {HOLDOUT_DAYS} days' sales are held back as the future to forecast; "
+                f"their actuals are in {path.with_name(ACTUALS_FILE)}",
+                file=sys.stderr,
+            )
+            print(path)
             return EXIT_OK
         settings = load_settings(args.profile, {"region": args.region})
         session = aws.session(settings.region)
@@ -179,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             print(uri)
             return EXIT_OK
         data = settings.data
-        columns = [*data.series_columns, data.date_column, "forecast"]
-        table = predictions(check_s3_uri(args.uri), columns, session)
+        keys = [*data.series_columns, data.date_column]
+        table = predictions(check_s3_uri(args.uri), keys, list(settings.forecast.columns), session)
         if args.output is None:
             table.to_csv(sys.stdout, index=False)
         elif args.output.suffix == ".parquet":

@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock
-
 TEMP_PREFIX = ".tmp-"
 
 
@@ -49,6 +47,10 @@ def copy_atomically(source: Path, target: Path) -> None:
 @contextmanager
 def locked(path: Path, timeout: float = 600) -> Iterator[None]:
     """Hold the inter-process lock file `path` (created if missing) for the block."""
+    # imported here: the container-runtime test environment has the demo data (which
+    # writes atomically) but not filelock, which only the runner's registry and cache need
+    from filelock import FileLock
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path), timeout=timeout):
         yield

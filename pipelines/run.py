@@ -75,6 +75,14 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         "(default: the Rossmann demo data)",
     )
     parser.add_argument(
+        "--actuals",
+        type=Path,
+        metavar="FILE",
+        help="CSV/Parquet with the series keys, date and target of the forecast days, to "
+        "score the forecast against once it exists (default with the demo data: its "
+        "held-back six weeks)",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=DEFAULT_WORKDIR,
@@ -124,24 +132,43 @@ def parse_registry_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def demo_input(workdir: Path) -> tuple[Path, Path]:
+    """The demo input (the last six weeks' sales held back) and those actuals."""
+    from pipelines.demo_data import write_demo
+
+    return write_demo(workdir / "demo")
+
+
 def stage_inputs(
     definition: dict[str, Any],
     parameters: dict[str, Any],
     s3: Any,
     workdir: Path,
-    input_path: Path | None,
+    input_path: Path,
 ) -> str:
     """Put the code objects and the input data where the definition expects them; returns
     what happened to the input, in one line (pipelines/local/staging.py)."""
-    from pipelines.demo_data import rossmann_csv
     from pipelines.local.staging import stage_code, stage_input
 
     stage_code(definition, s3)
     if "InputDataUri" not in parameters:
-        if input_path:
-            raise FileNotFoundError("--input: this definition has no InputDataUri parameter")
         return "no InputDataUri parameter: nothing staged"
-    return stage_input(s3, workdir, str(parameters["InputDataUri"]), input_path or rossmann_csv())
+    return stage_input(s3, workdir, str(parameters["InputDataUri"]), input_path)
+
+
+def accuracy_after_the_fact(result: Any, actuals: Path | None, profile: str) -> dict | None:
+    """The forecast scored against `actuals` (pipelines/accuracy.py), or None when there
+    is no forecast or no actuals."""
+    from pipelines.accuracy import read_forecast, read_table, score
+    from pipelines.settings import load_settings
+
+    if actuals is None or not result.predictions:
+        return None
+    settings = load_settings(profile)
+    keys = [*settings.data.series_columns, settings.data.date_column]
+    columns = settings.forecast.columns
+    forecast = read_forecast([Path(p) for p in result.predictions], keys, list(columns))
+    return score(forecast, read_table(actuals), keys, settings.data.target_column, columns)
 
 
 def local_champion(
@@ -194,8 +221,16 @@ def run_local(args: argparse.Namespace) -> int:
             region=region,
             allow_commands=args.allow_commands,
         )
+        if args.input and "InputDataUri" not in runner.parameters:
+            raise FileNotFoundError("--input: this definition has no InputDataUri parameter")
+        input_path, actuals = args.input, args.actuals
+        if input_path is None:
+            input_path, demo_actuals = demo_input(runner.workdir)
+            actuals = actuals or demo_actuals
+        if actuals is not None and not actuals.is_file():
+            raise FileNotFoundError(f"--actuals {actuals}: no such file")
         staged = stage_inputs(
-            definition, runner.parameters, LocalS3(runner.s3.root), runner.workdir, args.input
+            definition, runner.parameters, LocalS3(runner.s3.root), runner.workdir, input_path
         )
         progress(f"execution {runner.execution_id}: {staged}")
         progress(
@@ -215,16 +250,26 @@ def run_local(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"run: error: work directory {args.workdir}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    from pipelines.accuracy import AccuracyError, describe
+
+    try:
+        accuracy = accuracy_after_the_fact(result, actuals, args.profile)
+    except AccuracyError as exc:
+        print(f"run: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
-        document = {**result.as_json(), "champion": asdict(champion) if champion else None}
+        document = {
+            **result.as_json(),
+            "champion": asdict(champion) if champion else None,
+            "accuracy_after_the_fact": accuracy,
+        }
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(table(result, champion))
+        sys.stdout.write(table(result, champion, describe(accuracy) if accuracy else None))
     return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
 
 
 def run_sagemaker_local(args: argparse.Namespace) -> int:
-    from pipelines.demo_data import rossmann_csv
     from pipelines.local.sagemaker_mode import LocalModeUnavailable, run_sagemaker_local
     from pipelines.parameters import ParameterError, coerce_overrides
     from pipelines.settings import load_settings
@@ -237,7 +282,11 @@ def run_sagemaker_local(args: argparse.Namespace) -> int:
         definition, _, _ = cached_definition(args.profile, args.workdir.resolve())
         overrides = coerce_overrides(definition["Parameters"], args.param)
         status, reason, steps = run_sagemaker_local(
-            settings, args.workdir, overrides, args.input or rossmann_csv(), progress
+            settings,
+            args.workdir,
+            overrides,
+            args.input or demo_input(args.workdir.resolve())[0],
+            progress,
         )
     except (SettingsError, ParameterError, LocalModeUnavailable, DemoDataMissing) as exc:
         print(f"run: error: {exc}", file=sys.stderr)

@@ -123,6 +123,43 @@ class DataColumns(_Frozen):
     ignore_columns: tuple[str, ...] = ()
 
 
+OBJECTIVES = ("squarederror", "tweedie", "poisson")  # train.py's
+
+
+class Forecast(_Frozen):
+    """What the forecast is: its interval, its loss, and what a zero means."""
+
+    # the quantile levels of the interval around the median (P10 and P90 by default)
+    interval: tuple[float, float] = (0.1, 0.9)
+    # squarederror on log1p(target); tweedie or poisson for intermittent demand
+    objective: str = "squarederror"
+    # true: a zero target marks a closed day (data without an open column)
+    zero_means_closed: bool = False
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low < 0.5 < high < 1:
+            raise ValueError(
+                f"{list(value)} is not [low, high] with 0 < low < 0.5 < high < 1, like [0.1, 0.9]"
+            )
+        return value
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, value: str) -> str:
+        if value not in OBJECTIVES:
+            raise ValueError(f"{value!r} is not one of {list(OBJECTIVES)}")
+        return value
+
+    @property
+    def columns(self) -> tuple[str, str, str]:
+        """The forecast's output columns: p10, p50, p90 (as inference names them)."""
+        low, high = self.interval
+        return (f"p{low * 100:g}", "p50", f"p{high * 100:g}")
+
+
 class Security(_Frozen):
     kms_key_id: str = ""
     subnets: tuple[str, ...] = ()
@@ -168,6 +205,7 @@ class Settings(_Frozen):
     instances: Instances
     parameters: ParameterDefaults
     data: DataColumns
+    forecast: Forecast = Forecast()
     security: Security = Security()
     tags: dict[str, str] = {}
     project: Project = Project()

@@ -30,9 +30,18 @@ import xgboost as xgb
 
 MODEL_FILE = "xgboost-model.ubj"
 SCHEMA_FILE = "feature_schema.json"
+BACKTEST_DIR = "backtest"  # the back-test's model inside a model artifact
+HISTORY_FILE = "history.parquet"
 EVALUATION_FILE = "evaluation.json"
 NO_CHAMPION_FILE = "NO_CHAMPION.txt"  # the marker staged at ChampionModelDataUri's default
-METRIC_NAMES = ("mse", "rmse", "mae", "r2", "mape", "wape", "rmspe")
+METRIC_NAMES = ("mse", "rmse", "mae", "r2", "wape", "mase", "bias", "mape", "rmspe")
+# Over which rows each metric is taken: every open day, except the two ratio metrics, which
+# are undefined where the actual is zero.
+METRIC_ROWS = {
+    **{name: "all open days" for name in METRIC_NAMES},
+    "mape": "open days with positive actuals only",
+    "rmspe": "open days with positive actuals only",
+}
 
 
 class EvaluationError(ValueError):
@@ -62,6 +71,11 @@ def unpack_model(model_dir: Path, into: Path) -> Path:
 
 
 def load_model(folder: Path) -> tuple[xgb.Booster, dict[str, Any]]:
+    """The back-test's model of an artifact (backtest/), or its only model (an artifact
+    trained before the forecast was refit on all history): the one that never saw the
+    test window."""
+    if (folder / BACKTEST_DIR / MODEL_FILE).is_file():
+        folder = folder / BACKTEST_DIR
     booster = xgb.Booster()
     booster.load_model(str(folder / MODEL_FILE))
     schema_path = folder / SCHEMA_FILE
@@ -122,37 +136,76 @@ def predict_sales(
     schema: dict[str, Any],
     codes_from: dict[str, Any] | None = None,
 ) -> np.ndarray:
-    """Predictions on the original sales scale (the model learns log1p(sales))."""
-    raw = booster.inplace_predict(feature_matrix(frame, schema, codes_from))
-    return np.clip(np.expm1(np.asarray(raw, dtype="float64")), 0, None)
+    """Predictions on the original sales scale (log1p models learn log1p(sales))."""
+    raw = np.asarray(booster.inplace_predict(feature_matrix(frame, schema, codes_from)), "float64")
+    values = np.expm1(raw) if schema.get("target_transform", "log1p") == "log1p" else raw
+    return np.clip(values, 0, None)
 
 
-def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Point metrics; the percentage metrics use days with positive sales only."""
+def interval(predicted: np.ndarray, schema: dict[str, Any]) -> dict[float, np.ndarray]:
+    """{level: forecast} for the model's quantile levels (P10, P50, P90 by default)."""
+    spec = schema.get("intervals") or {"levels": [0.5], "log1p_offsets": [0.0]}
+    base = np.log1p(predicted)
+    return {
+        float(level): np.clip(np.expm1(base + offset), 0, None)
+        for level, offset in zip(spec["levels"], spec["log1p_offsets"], strict=True)
+    }
+
+
+def quantile_metrics(actual: np.ndarray, quantiles: dict[float, np.ndarray]) -> dict[str, Any]:
+    """Interval coverage (share of actuals between the outer quantiles) and the weighted
+    quantile loss, 2 * sum(pinball loss) / sum(|actual|) per level and averaged."""
+    total = float(np.sum(np.abs(actual))) or 1.0
+    losses = {}
+    for level, forecast in quantiles.items():
+        diff = actual - forecast
+        losses[f"{level:g}"] = float(
+            2 * np.sum(np.maximum(level * diff, (level - 1) * diff)) / total
+        )
+    low, high = quantiles[min(quantiles)], quantiles[max(quantiles)]
+    return {
+        "levels": sorted(quantiles),
+        "coverage": float(np.mean((actual >= low) & (actual <= high))),
+        "nominal_coverage": max(quantiles) - min(quantiles),
+        "weighted_quantile_loss": float(np.mean(list(losses.values()))),
+        "quantile_loss": losses,
+    }
+
+
+def regression_metrics(
+    actual: np.ndarray, predicted: np.ndarray, scale: np.ndarray | None = None
+) -> dict[str, float]:
+    """Point metrics over all rows; MAPE and RMSPE over positive actuals only. MASE divides
+    each row's absolute error by its series' in-sample seasonal-naive error (`scale`)."""
     error = predicted - actual
     mse = float(np.mean(error**2))
     variance = float(np.var(actual))
     positive = actual > 0
     ratio = error[positive] / actual[positive]
+    total = float(np.sum(np.abs(actual)))
+    scaled = np.abs(error) / scale if scale is not None else np.array([])
+    scaled = scaled[np.isfinite(scaled)]
     return {
         "mse": mse,
         "rmse": float(np.sqrt(mse)),
         "mae": float(np.mean(np.abs(error))),
         "r2": float(1 - mse / variance) if variance > 0 else 0.0,
-        "mape": float(np.mean(np.abs(ratio))),
-        "wape": float(np.sum(np.abs(error)) / np.sum(np.abs(actual))),
-        "rmspe": float(np.sqrt(np.mean(ratio**2))),
+        "wape": float(np.sum(np.abs(error)) / total) if total else 0.0,
+        "mase": float(np.mean(scaled)) if scaled.size else 0.0,
+        "bias": float(np.sum(error) / total) if total else 0.0,
+        "mape": float(np.mean(np.abs(ratio))) if positive.any() else 0.0,
+        "rmspe": float(np.sqrt(np.mean(ratio**2))) if positive.any() else 0.0,
     }
 
 
 def metrics_report(
-    actual: np.ndarray, predicted: np.ndarray, series: pd.Series
+    actual: np.ndarray, predicted: np.ndarray, series: pd.Series, scale: np.ndarray | None = None
 ) -> dict[str, dict[str, float]]:
     """{"metric": {"value", "standard_deviation"}} with the deviation across series."""
-    overall = regression_metrics(actual, predicted)
+    overall = regression_metrics(actual, predicted, scale)
     per_series = pd.DataFrame(
         [
-            regression_metrics(actual[idx], predicted[idx])
+            regression_metrics(actual[idx], predicted[idx], None if scale is None else scale[idx])
             for idx in series.groupby(series).indices.values()
         ]
     )
@@ -165,31 +218,55 @@ def metrics_report(
     }
 
 
-def naive_forecast(train: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
-    """Each series' mean sales on the same weekday over the training window (series mean as
-    a fallback, then the global mean)."""
+def before(history: pd.DataFrame, schema: dict[str, Any], day: str) -> pd.DataFrame:
+    """The history rows before `day` (the test window's start): what a forecast made then
+    could know."""
+    dates = pd.to_datetime(history[schema["date_column"]])
+    return history.loc[dates < pd.Timestamp(day)].assign(_date=dates, _dow=dates.dt.day_of_week)
+
+
+def naive_forecast(history: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
+    """Seasonal naive, on the very rows the model is scored on: each series' last observed
+    value on the same weekday before the test window (its last observed value, then the
+    overall mean, where it has none)."""
     keys = schema["series_columns"]
     date, target = schema["date_column"], schema["target_column"]
-    history = train.assign(_dow=pd.to_datetime(train[date]).dt.day_of_week)
-    by_dow = history.groupby([*keys, "_dow"])[target].mean().rename("_by_dow")
-    by_series = history.groupby(keys)[target].mean().rename("_by_series")
+    known = before(history, schema, schema["windows"]["test"][0]).sort_values("_date")
+    by_dow = known.groupby([*keys, "_dow"])[target].last().rename("_by_dow")
+    by_series = known.groupby(keys)[target].last().rename("_by_series")
     scored = test[[*keys, date]].assign(_dow=pd.to_datetime(test[date]).dt.day_of_week)
     scored = scored.join(by_dow, on=[*keys, "_dow"]).join(by_series, on=keys)
-    guess = scored["_by_dow"].fillna(scored["_by_series"]).fillna(history[target].mean())
+    guess = scored["_by_dow"].fillna(scored["_by_series"]).fillna(known[target].mean())
     return guess.to_numpy(dtype="float64")
+
+
+def naive_scale(history: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
+    """Per test row, its series' mean absolute seasonal-naive (one week) error in the
+    history before the test window: MASE's denominator (NaN where the series has none)."""
+    keys = schema["series_columns"]
+    target = schema["target_column"]
+    known = before(history, schema, schema["windows"]["test"][0])
+    week_ago = known[[*keys, "_date", target]].assign(_date=known["_date"] + pd.Timedelta(days=7))
+    pairs = known.merge(week_ago, on=[*keys, "_date"], suffixes=("", "_week_ago"))
+    errors = (pairs[target] - pairs[f"{target}_week_ago"]).abs()
+    scale = errors.groupby([pairs[k] for k in keys]).mean().rename("_scale")
+    rows = test[keys].join(scale.where(scale > 0), on=keys)
+    return rows["_scale"].to_numpy(dtype="float64")
 
 
 def champion_report(
     model_metrics: dict[str, dict[str, float]],
     actual: np.ndarray,
     series: pd.Series,
+    scale: np.ndarray,
     test: pd.DataFrame,
     schema: dict[str, Any],
     champion: tuple[xgb.Booster, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     """The "champion" block the CheckChampion condition reads. Always has `present` and
     `mape_improvement` (relative: (champion - model) / champion; > 0 is better), so the
-    condition's JSON paths resolve whether or not there is a champion."""
+    condition's JSON paths resolve whether or not there is a champion. The champion is
+    scored through its own back-test model: its forecast model has seen this test window."""
     if champion is None:
         return {
             "present": 0,
@@ -198,7 +275,7 @@ def champion_report(
         }
     booster, champion_schema = champion
     predicted = predict_sales(booster, test, champion_schema, codes_from=schema)
-    metrics = metrics_report(actual, predicted, series)
+    metrics = metrics_report(actual, predicted, series, scale)
     ours, theirs = model_metrics["mape"]["value"], metrics["mape"]["value"]
     improvement = (theirs - ours) / theirs if theirs > 0 else 0.0
     trained = champion_schema.get("windows", {}).get("train", [])
@@ -220,32 +297,41 @@ def evaluate(
     booster: xgb.Booster,
     schema: dict[str, Any],
     test: pd.DataFrame,
-    train: pd.DataFrame,
+    history: pd.DataFrame,
     champion: tuple[xgb.Booster, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """The evaluation report (what evaluation.json holds) and the test predictions."""
+    """The evaluation report (what evaluation.json holds) and the test predictions.
+
+    `booster` is the back-test's model (fitted before the test window); `history` holds
+    every observed row, from which the naive baseline and MASE's scale take what preceded
+    the test window."""
     target = schema["target_column"]
     actual = test[target].to_numpy(dtype="float64")
     series = test[schema["series_columns"]].astype(str).agg("|".join, axis=1)
     predicted = predict_sales(booster, test, schema)
-    naive = naive_forecast(train, test, schema)
-    model_metrics = metrics_report(actual, predicted, series)
-    naive_metrics = metrics_report(actual, naive, series)
+    naive = naive_forecast(history, test, schema)
+    scale = naive_scale(history, test, schema)
+    model_metrics = metrics_report(actual, predicted, series, scale)
+    naive_metrics = metrics_report(actual, naive, series, scale)
     report = {
         "regression_metrics": model_metrics,
+        "metric_rows": METRIC_ROWS,
+        "intervals": quantile_metrics(actual, interval(predicted, schema)),
         "naive_baseline": {
-            "description": "per-series weekday mean of the training window",
+            "description": "seasonal naive: each series' last observed value on the same "
+            "weekday before the test window",
             "regression_metrics": naive_metrics,
         },
         "skill": {
             f"{name}_improvement_vs_naive": 1
             - model_metrics[name]["value"] / naive_metrics[name]["value"]
-            for name in ("mape", "wape", "rmspe")
+            for name in ("mape", "wape", "rmspe", "mase")
             if naive_metrics[name]["value"] > 0
         },
-        "champion": champion_report(model_metrics, actual, series, test, schema, champion),
+        "champion": champion_report(model_metrics, actual, series, scale, test, schema, champion),
         "test_window": schema["windows"]["test"],
         "test_rows": len(test),
+        "zero_actuals": int(np.sum(actual == 0)),
         "series": int(series.nunique()),
     }
     return report, predicted
@@ -330,7 +416,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--train-dir",
         default="/opt/ml/processing/input/train",
-        help="training window, for the naive baseline",
+        help="preprocess's train output: its history.parquet feeds the naive baseline",
     )
     parser.add_argument(
         "--champion-dir",
@@ -353,9 +439,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             booster, schema = load_model(unpack_model(Path(args.model_dir), work / "model"))
             test = read_parquet(Path(args.test_dir), "test.parquet")
-            train = read_parquet(Path(args.train_dir), "train.parquet")
+            history = read_parquet(Path(args.train_dir), HISTORY_FILE)
             champion = load_champion(args.champion_dir, work / "champion")
-            report, predicted = evaluate(booster, schema, test, train, champion)
+            report, predicted = evaluate(booster, schema, test, history, champion)
         except (EvaluationError, xgb.core.XGBoostError) as exc:
             print(f"evaluate: error: {exc}", file=sys.stderr)
             return 2
@@ -369,10 +455,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     m, n = report["regression_metrics"], report["naive_baseline"]["regression_metrics"]
+    q = report["intervals"]
     print(
-        f"evaluate: test MAPE {m['mape']['value']:.4f} (naive {n['mape']['value']:.4f}), "
-        f"RMSPE {m['rmspe']['value']:.4f} (naive {n['rmspe']['value']:.4f}), "
-        f"WAPE {m['wape']['value']:.4f}, R2 {m['r2']['value']:.3f} over {report['test_rows']} rows"
+        f"evaluate: back-test over {report['test_rows']} open days "
+        f"({report['zero_actuals']} with zero demand): WAPE {m['wape']['value']:.4f} "
+        f"(naive {n['wape']['value']:.4f}), MASE {m['mase']['value']:.3f} "
+        f"(naive {n['mase']['value']:.3f}), bias {m['bias']['value']:+.4f}; on positive "
+        f"actuals MAPE {m['mape']['value']:.4f} (naive {n['mape']['value']:.4f}), "
+        f"RMSPE {m['rmspe']['value']:.4f}; P{q['levels'][0] * 100:g}-P{q['levels'][-1] * 100:g} "
+        f"coverage {q['coverage']:.3f}, weighted quantile loss {q['weighted_quantile_loss']:.4f}"
     )
     print(f"evaluate: champion: {report['champion']['summary']}")
     return 0

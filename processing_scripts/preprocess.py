@@ -38,6 +38,8 @@ SCHEMA_VERSION = 1
 TARGET_TRANSFORM = "log1p"
 DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 SERIES_ID = "__series_id"
+HISTORY_FILE = "history.parquet"  # every observed row, with the forecast's features
+HISTORY_SCHEMA_FILE = "history_schema.json"
 
 
 class DataError(ValueError):
@@ -87,6 +89,9 @@ class FeatureFrames:
     batch: pd.DataFrame
     schema: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    # the forecast's fit: all history up to the origin (the final model trains on it)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history_schema: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
     # the baseline in Model Monitor's format: {file name: document}
     monitor: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -135,6 +140,7 @@ def read_data(path: Path) -> pd.DataFrame:
 
 def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[str]]:
     """Check the schema and return a clean frame (parsed dates, numeric target) plus notes.
+    Rows with an empty target stay: `split_horizon` tells the future from gaps.
 
     Raises DataError naming the column and the first offending row.
     """
@@ -179,11 +185,9 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[
         raise DataError(
             f"column {cols.target_column!r}: value {shown} at row {row + 1} is not a finite number"
         )
-    if target.isna().any():
-        n = int(target.isna().sum())
-        notes.append(f"dropped {n} row(s) with an empty {cols.target_column!r}")
     frame[cols.target_column] = target.astype("float64")
-    frame = frame.loc[target.notna()].reset_index(drop=True)
+    if target.isna().all():
+        raise DataError(f"column {cols.target_column!r} is empty on every row: no history")
     for column in cols.series_columns:
         if frame[column].isna().any():
             row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
@@ -232,7 +236,13 @@ def parse_dates(values: pd.Series, column: str) -> tuple[pd.Series, str]:
 
 def infer_roles(frame: pd.DataFrame, cols: ColumnConfig) -> tuple[list[str], list[str], list[str]]:
     """Split the covariates into numeric and categorical, and list the ignored ones."""
-    reserved = {cols.date_column, cols.target_column, *cols.series_columns, *cols.ignore_columns}
+    reserved = {
+        cols.date_column,
+        cols.target_column,
+        SERIES_ID,
+        *cols.series_columns,
+        *cols.ignore_columns,
+    }
     if cols.open_column:
         reserved.add(cols.open_column)
     candidates = [c for c in frame.columns if c not in reserved]
@@ -260,13 +270,98 @@ def infer_roles(frame: pd.DataFrame, cols: ColumnConfig) -> tuple[list[str], lis
     return numeric, categorical, ignored
 
 
-# --------------------------------------------------------------------------- windows
+# --------------------------------------------------------------------------- horizon and windows
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The days to forecast: after the forecast origin (the last day with an observed
+    target), from the input's own future rows or, without any, from the calendar."""
+
+    origin: pd.Timestamp
+    first: pd.Timestamp
+    last: pd.Timestamp
+    source: str  # "input": rows with an empty target and known covariates; "calendar"
+
+    def as_json(self) -> dict[str, str]:
+        fmt = "%Y-%m-%d"
+        return {
+            "origin": self.origin.strftime(fmt),
+            "first": self.first.strftime(fmt),
+            "last": self.last.strftime(fmt),
+            "source": self.source,
+        }
+
+
+def split_horizon(
+    frame: pd.DataFrame, cols: ColumnConfig, horizon: int
+) -> tuple[pd.DataFrame, pd.DataFrame, Horizon, list[str]]:
+    """(observed rows, future rows, the horizon, notes).
+
+    Rows with an empty target after the last observed day are the future the planner asks
+    for; up to `horizon` days of them are forecast (lags no closer than the horizon cannot
+    reach further). An empty target on or before that day is a gap in the history."""
+    date, target = cols.date_column, cols.target_column
+    observed = frame[target].notna()
+    origin = frame.loc[observed, date].max()
+    after = frame[date] > origin
+    last = origin + pd.Timedelta(days=horizon)
+    notes: list[str] = []
+    gaps = int((~observed & ~after).sum())
+    if gaps:
+        notes.append(
+            f"dropped {gaps} row(s) with an empty {target!r} on or before "
+            f"{origin:%Y-%m-%d}, the last day with an observed {target!r}"
+        )
+    beyond = after & (frame[date] > last)
+    if beyond.any():
+        notes.append(
+            f"{int(beyond.sum())} future row(s) after {last:%Y-%m-%d} are beyond the "
+            f"{horizon}-day horizon and are not forecast"
+        )
+    future = frame.loc[after & ~beyond]
+    source = "input" if len(future) else "calendar"
+    first = future[date].min() if len(future) else origin + pd.Timedelta(days=1)
+    return (
+        frame.loc[observed].reset_index(drop=True),
+        future.reset_index(drop=True),
+        Horizon(origin, first, last if source == "calendar" else future[date].max(), source),
+        notes,
+    )
+
+
+def static_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns that never change within a series (store type, region): known ahead."""
+    if frame.empty:
+        return []
+    counts = frame.groupby(SERIES_ID)[columns].nunique(dropna=False).max()
+    return [c for c in columns if counts[c] <= 1]
+
+
+def calendar_future(
+    observed: pd.DataFrame, cols: ColumnConfig, horizon: Horizon, static: list[str]
+) -> pd.DataFrame:
+    """The next horizon days of every series seen in the final `horizon` days before the
+    origin, carrying only what is known of them: keys and static columns."""
+    date = cols.date_column
+    span = (horizon.last - horizon.origin).days
+    recent = observed[observed[date] > horizon.origin - pd.Timedelta(days=span)]
+    latest = recent.sort_values(date).groupby(SERIES_ID, sort=True).tail(1)
+    days = pd.date_range(horizon.first, horizon.last, freq="D")
+    carried = latest[[*cols.series_columns, SERIES_ID, *static]].reset_index(drop=True)
+    future = carried.loc[carried.index.repeat(len(days))].reset_index(drop=True)
+    future[date] = np.tile(days.to_numpy(), len(carried))
+    future[cols.target_column] = np.nan
+    if cols.open_column:
+        future[cols.open_column] = np.nan  # unknown: counted as open
+    return future
 
 
 def resolve_windows(
     dates: pd.Series, horizon: int, validation_start: str | None, test_start: str | None
 ) -> Windows:
-    """Test = the last `horizon` days unless given; validation = the `horizon` days before it."""
+    """Test = the last `horizon` observed days unless given; validation = the `horizon` days
+    before it."""
     first, last = dates.min(), dates.max()
     test = pd.Timestamp(test_start) if test_start else last - pd.Timedelta(days=horizon - 1)
     validation = (
@@ -274,7 +369,7 @@ def resolve_windows(
     )
     if not first < validation < test <= last:
         raise DataError(
-            f"windows do not fit the data ({first:%Y-%m-%d}..{last:%Y-%m-%d}): "
+            f"windows do not fit the observed data ({first:%Y-%m-%d}..{last:%Y-%m-%d}): "
             f"validation starts {validation:%Y-%m-%d}, test starts {test:%Y-%m-%d}"
         )
     return Windows(
@@ -288,6 +383,10 @@ def resolve_windows(
 
 
 # --------------------------------------------------------------------------- features
+
+# A history feature (lag, rolling statistic) is built only when at least this share of the
+# training rows has it: a one-year lag on little more than a year of data is mostly missing.
+MIN_FEATURE_COVERAGE = 0.5
 
 
 def lag_days(horizon: int) -> list[int]:
@@ -326,17 +425,14 @@ class DayGrid:
 
 
 def history_features(
-    grid: DayGrid, cols: ColumnConfig, horizon: int, cutoff: pd.Timestamp
+    grid: DayGrid, demand: pd.Series, horizon: int, cutoff: pd.Timestamp
 ) -> pd.DataFrame:
     """Target lags and rolling statistics per series, each using only days at least
-    `horizon` days before the row and strictly before `cutoff` (the test window start).
+    `horizon` days before the row and strictly before `cutoff`.
 
-    Closed days count as missing, not zero, so they do not drag the statistics down.
-    """
-    frame = grid.frame
-    target = frame[cols.target_column].where(frame[cols.date_column] < cutoff)
-    if cols.open_column:
-        target = target.where(frame[cols.open_column].fillna(1) != 0)
+    `demand` is the target where it is demand: missing on closed days (so they do not drag
+    the statistics down) and where unobserved; a zero on an open day is a zero."""
+    target = demand.where(grid.frame[grid.cols.date_column] < cutoff)
     wide = grid.matrix(np.log1p(target))
     out: dict[str, pd.DataFrame] = {}
     for lag in lag_days(horizon):
@@ -396,11 +492,11 @@ def calendar_features(dates: pd.Series) -> pd.DataFrame:
 
 
 def series_encodings(
-    frame: pd.DataFrame, cols: ColumnConfig, train_mask: pd.Series
+    frame: pd.DataFrame, cols: ColumnConfig, demand: pd.Series, fit: pd.Series
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Series-level target statistics fitted on the training window only (log scale)."""
-    log_target = np.log1p(frame[cols.target_column])
-    usable = train_mask & (frame[cols.target_column] > 0)
+    """Series-level target statistics (log scale) fitted on the `fit` rows only."""
+    log_target = np.log1p(demand)
+    usable = fit & demand.notna()
     weekday = frame[cols.date_column].dt.day_of_week
     train = pd.DataFrame(
         {"s": frame.loc[usable, SERIES_ID], "dow": weekday[usable], "y": log_target[usable]}
@@ -428,6 +524,128 @@ def encode_categories(values: pd.Series, categories: list[str]) -> pd.Series:
     return as_text.map(lookup).astype("float64")
 
 
+@dataclass(frozen=True)
+class Roles:
+    """What each column is to the model (decided once, for the back-test and the forecast)."""
+
+    numeric: list[str]
+    categorical: list[str]
+    ignored: list[str]
+    known_ahead: bool  # future covariates are known: day-before/after and closure features
+
+
+@dataclass
+class FeatureSet:
+    """One fit of the features: the back-test's (fitted on the training window) or the
+    forecast's (fitted on all history)."""
+
+    features: pd.DataFrame
+    specs: list[dict[str, Any]]
+    encodings: dict[str, Any]
+    notes: list[str]
+    history_columns: list[str]
+
+
+def engineer(
+    frame: pd.DataFrame,
+    grid: DayGrid,
+    cols: ColumnConfig,
+    roles: Roles,
+    demand: pd.Series,
+    horizon: int,
+    fit: pd.Series,
+    cutoff: pd.Timestamp,
+) -> FeatureSet:
+    """Every feature of every row, with category maps and encodings fitted on `fit` rows
+    and target history cut at `cutoff`."""
+    history = history_features(grid, demand, horizon, cutoff)
+    parts = [calendar_features(frame[cols.date_column]), history]
+    if roles.known_ahead:
+        parts.append(schedule_features(grid, cols, roles.numeric))
+    encoded, fitted = series_encodings(frame, cols, demand, fit)
+    parts.append(encoded)
+    covariates = pd.DataFrame(index=frame.index)
+    for column in roles.numeric:
+        covariates[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    notes: list[str] = []
+    category_maps: dict[str, list[str]] = {}
+    for column in [*cols.series_columns, *roles.categorical]:
+        categories = fit_categories(frame.loc[fit, column])
+        category_maps[column] = categories
+        name = column if column not in cols.series_columns else f"{column}_code"
+        covariates[name] = encode_categories(frame[column], categories)
+        new = sorted(set(frame.loc[~fit, column].dropna().astype(str)) - set(categories))
+        if new:
+            notes.append(f"column {column!r}: value(s) {new[:5]} unseen in training are missing")
+    features = pd.concat([covariates, *parts], axis=1)
+    specs: list[dict[str, Any]] = []
+    for column in features.columns:
+        source = column[: -len("_code")] if column.endswith("_code") else column
+        if source in category_maps:
+            specs.append(
+                {
+                    "name": column,
+                    "type": "categorical",
+                    "source": source,
+                    "categories": category_maps[source],
+                }
+            )
+        else:
+            specs.append({"name": column, "type": "numeric"})
+    return FeatureSet(features, specs, fitted, notes, list(history.columns))
+
+
+def sparse_history(features: FeatureSet, rows: pd.Series) -> list[str]:
+    """History features that most of `rows` (the training rows) lack."""
+    coverage = features.features.loc[rows, features.history_columns].notna().mean()
+    return [name for name in features.history_columns if coverage[name] < MIN_FEATURE_COVERAGE]
+
+
+def without(features: FeatureSet, names: list[str]) -> FeatureSet:
+    kept = [s for s in features.specs if s["name"] not in names]
+    return FeatureSet(
+        features.features.drop(columns=names),
+        kept,
+        features.encodings,
+        features.notes,
+        [c for c in features.history_columns if c not in names],
+    )
+
+
+def decide_roles(
+    observed: pd.DataFrame, cols: ColumnConfig, future_given: bool, notes: list[str]
+) -> Roles:
+    """Covariate roles; without future rows only what is static per series stays (a
+    promotion next month is unknown when the input does not say)."""
+    numeric, categorical, ignored = infer_roles(observed, cols)
+    if ignored:
+        notes.append(f"ignored column(s) {ignored}")
+    if future_given:
+        return Roles(numeric, categorical, ignored, known_ahead=True)
+    static = set(static_columns(observed, [*numeric, *categorical]))
+    dropped = [c for c in [*numeric, *categorical] if c not in static]
+    notes.append(
+        "the input has no future rows (an empty target after the last observed day, with the "
+        "covariates known ahead): the horizon is the next days of the calendar, forecast from "
+        "calendar, history and per-series columns only"
+        + (f"; left out {dropped}, unknown for the future" if dropped else "")
+    )
+    return Roles(
+        [c for c in numeric if c in static],
+        [c for c in categorical if c in static],
+        ignored + dropped,
+        known_ahead=False,
+    )
+
+
+def open_days(frame: pd.DataFrame, cols: ColumnConfig) -> pd.Series:
+    """True where the series trades: an open flag of 0 marks a closed day; missing counts
+    as open."""
+    if not cols.open_column:
+        return pd.Series(True, index=frame.index)
+    return pd.to_numeric(frame[cols.open_column], errors="coerce").fillna(1) != 0
+
+
 def build_features(
     raw: pd.DataFrame,
     cols: ColumnConfig,
@@ -435,23 +653,40 @@ def build_features(
     validation_start: str | None = None,
     test_start: str | None = None,
     drift_reference: str = "seasonal",
+    zero_means_closed: bool = False,
 ) -> FeatureFrames:
-    """Validate, engineer features and split by date. Pure: no file I/O."""
+    """Validate, engineer features and split by date. Pure: no file I/O.
+
+    Two fits of the same features: the back-test's (train, validation, test; fitted on the
+    training window, as a forecast made at the test window's start would be) and the
+    forecast's (all history up to the origin, and the future rows it forecasts)."""
     if horizon < 1:
         raise DataError(f"horizon must be at least 1 day, got {horizon}")
     frame, notes = validate(raw, cols)
-    numeric, categorical, ignored = infer_roles(frame, cols)
-    if ignored:
-        notes.append(f"ignored column(s) {ignored}")
-    frame = frame.sort_values([*cols.series_columns, cols.date_column]).reset_index(drop=True)
     frame[SERIES_ID] = (
         frame[list(cols.series_columns)].astype(str).agg("|".join, axis=1)
         if len(cols.series_columns) > 1
         else frame[cols.series_columns[0]].astype(str)
     )
-    windows = resolve_windows(frame[cols.date_column], horizon, validation_start, test_start)
+    observed, future, span, horizon_notes = split_horizon(frame, cols, horizon)
+    notes += horizon_notes
+    roles = decide_roles(observed, cols, span.source == "input", notes)
+    if span.source == "calendar":
+        future = calendar_future(observed, cols, span, [*roles.numeric, *roles.categorical])
+    frame = (
+        pd.concat([observed, future], ignore_index=True)
+        .sort_values([*cols.series_columns, cols.date_column])
+        .reset_index(drop=True)
+    )
     dates = frame[cols.date_column]
-    train_mask = dates <= windows.train_end
+    is_future = dates > span.origin
+    windows = resolve_windows(dates[~is_future], horizon, validation_start, test_start)
+    trading = open_days(frame, cols)
+    usable = trading & frame[cols.target_column].notna()
+    if zero_means_closed:
+        usable &= frame[cols.target_column] != 0
+    demand = frame[cols.target_column].where(usable)
+    train_mask = usable & (dates <= windows.train_end)
     counts = frame.loc[train_mask].groupby(SERIES_ID).size()
     short = sorted(set(frame[SERIES_ID]) - set(counts[counts >= horizon].index))
     if short:
@@ -461,54 +696,27 @@ def build_features(
         )
 
     grid = DayGrid(frame, cols)
-    calendar = calendar_features(dates)
-    parts = [
-        calendar,
-        history_features(grid, cols, horizon, windows.test_start),
-        schedule_features(grid, cols, numeric),
-    ]
-    encoded, fitted = series_encodings(frame, cols, train_mask)
-    parts.append(encoded)
-    feature_specs: list[dict[str, Any]] = []
-    covariates = pd.DataFrame(index=frame.index)
-    for column in numeric:
-        covariates[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    category_maps: dict[str, list[str]] = {}
-    for column in [*cols.series_columns, *categorical]:
-        categories = fit_categories(frame.loc[train_mask, column])
-        category_maps[column] = categories
-        name = column if column not in cols.series_columns else f"{column}_code"
-        covariates[name] = encode_categories(frame[column], categories)
-        unseen = frame.loc[~train_mask, column].dropna().astype(str)
-        new = sorted(set(unseen) - set(categories))
-        if new:
-            notes.append(f"column {column!r}: value(s) {new[:5]} unseen in training are missing")
-    parts.insert(0, covariates)
-    features = pd.concat(parts, axis=1)
+    backtest = engineer(frame, grid, cols, roles, demand, horizon, train_mask, windows.test_start)
+    forecast = engineer(
+        frame, grid, cols, roles, demand, horizon, usable, span.origin + pd.Timedelta(days=1)
+    )
+    sparse = sparse_history(backtest, train_mask)
+    if sparse:
+        notes.append(
+            f"left out {sparse}: fewer than {MIN_FEATURE_COVERAGE:.0%} of the training rows "
+            "reach that far back"
+        )
+        backtest, forecast = without(backtest, sparse), without(forecast, sparse)
+    notes += backtest.notes
 
-    for column in features.columns:
-        source = column[: -len("_code")] if column.endswith("_code") else column
-        if source in category_maps:
-            feature_specs.append(
-                {
-                    "name": column,
-                    "type": "categorical",
-                    "source": source,
-                    "categories": category_maps[source],
-                }
-            )
-        else:
-            feature_specs.append({"name": column, "type": "numeric"})
-
-    keep = frame[cols.target_column] > 0
-    if cols.open_column:
-        keep &= frame[cols.open_column].fillna(1) != 0
     key_frame = frame[[*cols.series_columns, cols.date_column]]
-    model_frame = pd.concat([key_frame, frame[[cols.target_column]], features], axis=1)
+    target = frame[[cols.target_column]]
+
+    def rows(features: FeatureSet, mask: pd.Series) -> pd.DataFrame:
+        return pd.concat([key_frame, target, features.features], axis=1).loc[mask]
 
     def window(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        mask = keep & (dates >= start) & (dates <= end)
-        return model_frame.loc[mask].reset_index(drop=True)
+        return rows(backtest, usable & (dates >= start) & (dates <= end)).reset_index(drop=True)
 
     train = window(windows.train_start, windows.train_end)
     validation = window(windows.validation_start, windows.validation_end)
@@ -516,10 +724,14 @@ def build_features(
     for name, part in (("train", train), ("validation", validation), ("test", test)):
         if part.empty:
             raise DataError(f"the {name} window {windows.as_json()[name]} has no usable rows")
-    batch_mask = (dates >= windows.test_start) & (dates <= windows.test_end)
-    if cols.open_column:
-        batch_mask &= frame[cols.open_column].fillna(1) != 0
-    batch = pd.concat([key_frame, features], axis=1).loc[batch_mask].reset_index(drop=True)
+    history = rows(forecast, usable).reset_index(drop=True)
+    batch = (
+        pd.concat([key_frame, forecast.features], axis=1)
+        .loc[is_future & trading]
+        .reset_index(drop=True)
+    )
+    if batch.empty:
+        raise DataError(f"no open day to forecast in {span.first:%Y-%m-%d}..{span.last:%Y-%m-%d}")
 
     schema: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -527,27 +739,40 @@ def build_features(
         "series_columns": list(cols.series_columns),
         "target_column": cols.target_column,
         "open_column": cols.open_column,
+        "zero_means_closed": zero_means_closed,
         "target_transform": TARGET_TRANSFORM,
         "horizon_days": horizon,
         "windows": windows.as_json(),
-        "features": feature_specs,
+        "forecast": span.as_json(),
+        "features": backtest.specs,
         "columns": {
-            "numeric": numeric,
-            "categorical": categorical,
-            "ignored": ignored,
+            "numeric": roles.numeric,
+            "categorical": roles.categorical,
+            "ignored": roles.ignored,
         },
-        "encodings": fitted,
+        "encodings": backtest.encodings,
         "rows": {
             "train": len(train),
             "validation": len(validation),
             "test": len(test),
+            "history": len(history),
             "batch": len(batch),
         },
         "notes": notes,
     }
+    history_schema = {
+        **schema,
+        "fit": "forecast",
+        "windows": {"train": [windows.as_json()["train"][0], span.as_json()["origin"]]},
+        "backtest_windows": windows.as_json(),
+        "features": forecast.specs,
+        "encodings": forecast.encodings,
+    }
+    schema["fit"] = "backtest"
     reference, described = reference_window(
-        train, cols.date_column, windows.test_start, windows.test_end, drift_reference
+        history, cols.date_column, span.first, span.last, drift_reference
     )
+    calendar = tuple(calendar_features(dates.iloc[:1]).columns)
     return FeatureFrames(
         train,
         validation,
@@ -555,11 +780,13 @@ def build_features(
         batch,
         schema,
         notes,
+        history=history,
+        history_schema=history_schema,
         # calendar parts are deterministic in the date: a new window always "drifts"
         baseline=build_baseline(
-            reference, schema, unmonitored=tuple(calendar.columns), reference=described
+            reference, history_schema, unmonitored=calendar, reference=described
         ),
-        monitor=monitor_files(reference, schema),
+        monitor=monitor_files(reference, history_schema),
     )
 
 
@@ -617,6 +844,11 @@ def write_outputs(
                 getattr(frames, name).to_parquet(tmp / files[name], index=False)
             if name == "train":
                 (tmp / schema_file).write_text(json.dumps(frames.schema, indent=2, sort_keys=True))
+                # the forecast's fit travels with the back-test's: Train fits both models
+                frames.history.to_parquet(tmp / HISTORY_FILE, index=False)
+                (tmp / HISTORY_SCHEMA_FILE).write_text(
+                    json.dumps(frames.history_schema, indent=2, sort_keys=True)
+                )
                 # the drift baseline of the training features travels with the schema
                 (tmp / BASELINE_FILE).write_text(json.dumps(frames.baseline, sort_keys=True))
                 for file, document in frames.monitor.items():
@@ -696,6 +928,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--ignore-columns", default="", help="comma-separated")
     parser.add_argument(
+        "--zero-means-closed",
+        action="store_true",
+        help="a zero target marks a closed day (for data without an open column); by "
+        "default a zero on an open day is demand",
+    )
+    parser.add_argument(
         "--drift-reference",
         choices=REFERENCE_MODES,
         default="seasonal",
@@ -731,6 +969,7 @@ def main(argv: list[str] | None = None) -> int:
             _date_or_auto(args.validation_start),
             _date_or_auto(args.test_start),
             args.drift_reference,
+            args.zero_means_closed,
         )
     except DataError as exc:
         print(f"preprocess: error: {exc}", file=sys.stderr)
@@ -752,11 +991,17 @@ def main(argv: list[str] | None = None) -> int:
             "test": "test.parquet",
         },
     )
-    rows = frames.schema["rows"]
+    rows, span = frames.schema["rows"], frames.schema["forecast"]
     print(
         f"preprocess: {len(frames.schema['features'])} features; rows train={rows['train']} "
-        f"validation={rows['validation']} test={rows['test']} batch={rows['batch']}; "
-        f"windows {json.dumps(frames.schema['windows'])}"
+        f"validation={rows['validation']} test={rows['test']} history={rows['history']}; "
+        f"back-test windows {json.dumps(frames.schema['windows'])}"
+    )
+    print(
+        f"preprocess: forecast {rows['batch']} rows, {span['first']}..{span['last']} after "
+        f"the origin {span['origin']} ("
+        + ("future rows of the input" if span["source"] == "input" else "from the calendar")
+        + ")"
     )
     for note in frames.notes:
         print(f"preprocess: note: {note}")

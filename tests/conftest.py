@@ -168,10 +168,11 @@ def rossmann() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def rossmann_file() -> Path:
-    from pipelines.demo_data import rossmann_csv
+def rossmann_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo input: Rossmann with its last six weeks' sales held back as the future."""
+    from pipelines.demo_data import write_demo
 
-    return rossmann_csv()
+    return write_demo(tmp_path_factory.mktemp("demo"))[0]
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import train
 
 import inference
 from pipelines import contract
+from pipelines import settings as settings_module
 from pipelines.settings import load_settings
 
 
@@ -53,14 +54,32 @@ def test_file_names_agree() -> None:
         contract.TRAIN_FILE,
         contract.VALIDATION_FILE,
     )
+    assert (
+        train.HISTORY_FILE
+        == preprocess.HISTORY_FILE
+        == evaluate.HISTORY_FILE
+        == contract.HISTORY_FILE
+    )
+    assert (
+        train.HISTORY_SCHEMA_FILE == preprocess.HISTORY_SCHEMA_FILE == contract.HISTORY_SCHEMA_FILE
+    )
+    assert train.BACKTEST_DIR == evaluate.BACKTEST_DIR == contract.BACKTEST_DIR
     assert train.INFERENCE_MODULE == contract.INFERENCE_PROGRAM
 
 
 def test_hyperparameter_defaults_agree_with_the_profile() -> None:
-    profile = load_settings("dev").parameters.hyperparameters.model_dump()
+    settings = load_settings("dev")
     script = asdict(train.Hyperparameters())
     script.pop("seed")
-    assert profile == script
+    # the forecast's shape is per profile ([forecast]), passed as fixed hyperparameters
+    forecast = {name: script.pop(name) for name in ("objective", "interval_low", "interval_high")}
+    assert settings.parameters.hyperparameters.model_dump() == script
+    assert forecast == {
+        "objective": settings.forecast.objective,
+        "interval_low": settings.forecast.interval[0],
+        "interval_high": settings.forecast.interval[1],
+    }
+    assert train.OBJECTIVES == settings_module.OBJECTIVES
 
 
 def test_metric_regexes_match_what_train_prints() -> None:

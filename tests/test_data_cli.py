@@ -112,7 +112,14 @@ def test_staged_parquet_is_what_preprocess_accepts(s3: object, tmp_path: Path) -
         s3.download_file(BUCKET, obj["Key"], str(local / Path(obj["Key"]).name))  # type: ignore[attr-defined]
     frame = preprocess.read_data(local)
     out = preprocess.build_features(frame, preprocess.ColumnConfig(), horizon=42)
-    assert out.schema["rows"]["test"] == 3654
+    # the held-back six weeks arrive as future rows, covariates intact
+    assert out.schema["forecast"] == {
+        "origin": "2015-06-19",
+        "first": "2015-06-20",
+        "last": "2015-07-31",
+        "source": "input",
+    }
+    assert out.schema["rows"]["batch"] == 3654
 
 
 def test_predictions_read_back_as_one_table(
@@ -122,16 +129,17 @@ def test_predictions_read_back_as_one_table(
     s3.put_object(
         Bucket=BUCKET,
         Key=prefix + "batch.csv.out",  # type: ignore[attr-defined]
-        Body=b"25,2015-06-21,9000.5\n25,2015-06-20,8723.5\n3,2015-06-20,100.0\n",
+        Body=b"25,2015-06-21,8000.0,9000.5,9900.0\n25,2015-06-20,8000.0,8723.5,9000.0\n"
+        b"3,2015-06-20,90.0,100.0,120.0\n",
     )
     target = tmp_path / "forecast.csv"
     assert data.main(["predictions", f"s3://{BUCKET}/{prefix}", "--output", str(target)]) == 0
     table = pd.read_csv(target)
-    assert list(table.columns) == ["Store", "Date", "forecast"]
+    assert list(table.columns) == ["Store", "Date", "p10", "p50", "p90"]
     assert table.values.tolist() == [
-        [3, "2015-06-20", 100.0],
-        [25, "2015-06-20", 8723.5],
-        [25, "2015-06-21", 9000.5],
+        [3, "2015-06-20", 90.0, 100.0, 120.0],
+        [25, "2015-06-20", 8000.0, 8723.5, 9000.0],
+        [25, "2015-06-21", 8000.0, 9000.5, 9900.0],
     ]
 
 

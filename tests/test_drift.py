@@ -122,22 +122,23 @@ def test_the_batch_of_the_same_period_shows_no_severe_drift(
     assert set(report["features"]) == set(baseline["features"])
 
 
-def shifted_rossmann(rossmann: pd.DataFrame) -> pd.DataFrame:
-    """TEST-BUILT SHIFT, not real data: Rossmann with a promotion on every day of the forecast
-    window (from 2015-06-20) and sales 50% higher from 2015-04-01, so the lags and rolling
-    means the batch carries move too."""
-    shifted = rossmann.copy()
+def shifted_rossmann(demo: pd.DataFrame) -> pd.DataFrame:
+    """TEST-BUILT SHIFT, not real data: the demo input with a promotion on every day of the
+    forecast window (its future rows, from 2015-06-20) and sales 50% higher from 2015-04-01,
+    so the lags and rolling means the batch carries move too."""
+    shifted = demo.copy()
     dates = pd.to_datetime(shifted["Date"])
     shifted.loc[dates >= "2015-06-20", "Promo"] = True
     later = dates >= "2015-04-01"
-    shifted.loc[later, "Sales"] = (shifted.loc[later, "Sales"] * 1.5).round().astype("int64")
+    shifted["Sales"] = shifted["Sales"].astype("Float64")
+    shifted.loc[later, "Sales"] = (shifted.loc[later, "Sales"] * 1.5).round()
     return shifted
 
 
 @pytest.fixture(scope="module")
-def shifted_file(rossmann: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shifted_file(rossmann_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("shifted") / "rossmann_shifted.csv"
-    shifted_rossmann(rossmann).to_csv(path, index=False)
+    shifted_rossmann(pd.read_csv(rossmann_file)).to_csv(path, index=False)
     return path
 
 

@@ -91,8 +91,9 @@ def test_mutated_csv_rows(
         rows.append(",".join(fields))
     out = serve("\n".join(rows), "text/csv")
     if out is not None:
-        values = np.array(out.decode().split(), dtype=float)
-        assert len(values) == len(rows) and np.all(values >= 0) and np.all(np.isfinite(values))
+        values = np.array([line.split(",") for line in out.decode().split()], dtype=float)
+        assert values.shape == (len(rows), 3) and np.all(np.isfinite(values))
+        assert np.all(values[:, 0] >= 0) and np.all(np.diff(values, axis=1) >= 0)
 
 
 JSON_VALUES = st.recursive(
@@ -122,7 +123,7 @@ def test_mutated_instances(model: inference.Model, data: st.DataObject) -> None:
     out = serve(json.dumps({"instances": [instance]}), "application/json", "application/json")
     if out is not None:
         [prediction] = json.loads(out)["predictions"]
-        assert prediction["prediction"] >= 0
+        assert 0 <= prediction["p10"] <= prediction["p50"] <= prediction["p90"]
 
 
 COLUMN_VALUES = st.one_of(
@@ -160,5 +161,7 @@ def test_data_validation(data: st.DataObject) -> None:
     except preprocess.DataError as exc:
         assert str(exc)
         return
-    assert (out.train["Sales"] > 0).all()
+    # zeros are demand; what trains is observed, and the batch lies after the history
+    assert (out.train["Sales"] >= 0).all() and out.train["Sales"].notna().all()
+    assert out.batch["Date"].min() > out.history["Date"].max()
     assert len(out.schema["features"]) == len(out.batch.columns) - 2

@@ -42,12 +42,20 @@ def test_csv_matches_the_booster_on_the_sales_scale(
 ) -> None:
     features = batch.iloc[:50, 2:]  # Batch Transform's input filter drops Store and Date
     body = features.to_csv(header=False, index=False)
-    out = np.loadtxt(invoke(body.encode(), "text/csv", "text/csv").decode().splitlines())
+    lines = invoke(body.encode(), "text/csv", "text/csv").decode().splitlines()
+    out = np.loadtxt(lines, delimiter=",")  # p10, p50, p90 per row
     booster = xgb.Booster()
     booster.load_model(str(prepared["model"] / "xgboost-model.ubj"))
     expected = np.expm1(booster.inplace_predict(features.to_numpy(dtype="float32")))
-    np.testing.assert_allclose(out, expected, rtol=1e-4)
-    assert out.min() > 1000  # store-day sales, not log sales
+    np.testing.assert_allclose(out[:, 1], expected, rtol=1e-4)
+    assert out[:, 1].min() > 1000  # store-day sales, not log sales
+    # the interval: the validation errors' quantiles on the log scale, around the median
+    schema = json.loads((prepared["model"] / "feature_schema.json").read_text())
+    low, _, high = schema["intervals"]["log1p_offsets"]
+    assert low < 0 < high
+    np.testing.assert_allclose(out[:, 0], np.expm1(np.log1p(expected) + low), rtol=1e-4)
+    np.testing.assert_allclose(out[:, 2], np.expm1(np.log1p(expected) + high), rtol=1e-4)
+    assert (out[:, 0] <= out[:, 1]).all() and (out[:, 1] <= out[:, 2]).all()
 
 
 def test_json_named_fields_any_order_with_keys_echoed(
@@ -60,12 +68,16 @@ def test_json_named_fields_any_order_with_keys_echoed(
     reply = json.loads(
         invoke(json.dumps({"instances": [instance]}), "application/json", "application/json")
     )
-    csv_reply = float(
-        invoke(",".join("" if pd.isna(v) else str(v) for v in row.iloc[2:]), "text/csv", "text/csv")
-    )
-    assert reply["predictions"][0]["Store"] == int(row[0])
-    assert reply["predictions"][0]["Date"] == row[1]
-    assert reply["predictions"][0]["prediction"] == pytest.approx(csv_reply, rel=1e-4)
+    csv_reply = [
+        float(v)
+        for v in invoke(
+            ",".join("" if pd.isna(v) else str(v) for v in row.iloc[2:]), "text/csv", "text/csv"
+        ).split(b",")
+    ]
+    [answer] = reply["predictions"]
+    assert list(answer) == ["Store", "Date", "p10", "p50", "p90"]
+    assert (answer["Store"], answer["Date"]) == (int(row[0]), row[1])
+    assert [answer["p10"], answer["p50"], answer["p90"]] == pytest.approx(csv_reply, rel=1e-4)
 
 
 def model_category(model: inference.Model, name: str, code: float) -> str:
@@ -81,7 +93,8 @@ def test_jsonlines(model: inference.Model, batch: pd.DataFrame) -> None:
         for _, r in batch.iloc[:3].iterrows()
     )
     out = invoke(lines, "application/jsonlines", "application/jsonlines").decode().splitlines()
-    assert len(out) == 3 and all("prediction" in json.loads(line) for line in out)
+    assert len(out) == 3
+    assert all(set(json.loads(line)) == {"p10", "p50", "p90"} for line in out)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +145,10 @@ def test_payload_limit_and_accept(model: inference.Model, monkeypatch: pytest.Mo
         inference.decode_request(b"1" * 11, "text/csv", model)
     assert err.value.status_code == 413
     with pytest.raises(inference.RequestError) as err:
-        inference.encode_response({"predictions": np.array([1.0]), "keys": None}, "application/xml")
+        inference.encode_response(
+            {"predictions": np.array([[1.0]]), "columns": ("p50",), "keys": None},
+            "application/xml",
+        )
     assert err.value.status_code == 406
 
 

@@ -15,19 +15,21 @@ COLS = pp.ColumnConfig()
 
 
 def frame(
-    days: int = 140, stores: tuple[int, ...] = (1, 2), start: str = "2015-01-01"
+    days: int = 140, stores: tuple[int, ...] = (1, 2), start: str = "2015-01-01", future: int = 14
 ) -> pd.DataFrame:
-    """A small frame shaped like Rossmann: closed on Sundays, promo on Mondays."""
+    """A small frame shaped like Rossmann: closed on Sundays, promo on Mondays; the last
+    `future` days are the future to forecast (sales empty, covariates known)."""
     dates = pd.date_range(start, periods=days, freq="D")
     rows = []
     for store in stores:
         for i, d in enumerate(dates):
             open_ = d.day_of_week != 6
+            observed = i < days - future
             rows.append(
                 {
                     "Date": d.strftime("%Y-%m-%d"),
                     "Store": store,
-                    "Sales": (1000 * store + 10 * i) if open_ else 0,
+                    "Sales": ((1000 * store + 10 * i) if open_ else 0) if observed else None,
                     "Open": int(open_),
                     "Promo": int(d.day_of_week == 0),
                     "StoreType": "a" if store == 1 else "b",
@@ -42,26 +44,34 @@ def test_lags_are_never_closer_than_the_horizon() -> None:
     assert min(pp.lag_days(400)) >= 400
 
 
+def sales_on(data: pd.DataFrame, store: int, day: pd.Timestamp) -> float:
+    rows = data[(data["Store"] == store) & (pd.to_datetime(data["Date"]) == day)]
+    return float(rows["Sales"].iloc[0])
+
+
 def test_lag_values_come_from_horizon_days_back_and_never_from_the_test_window() -> None:
     data = frame(days=140)
     out = pp.build_features(data, COLS, horizon=14)
     test = out.test
     assert test["Date"].min() == pd.Timestamp(out.schema["windows"]["test"][0])
     row = test[(test["Store"] == 1)].iloc[-1]
-    source = data[
-        (data["Store"] == 1) & (pd.to_datetime(data["Date"]) == row["Date"] - pd.Timedelta(days=14))
-    ]
-    sales = float(source["Sales"].iloc[0])
-    if sales > 0:
-        assert row["lag_14"] == pytest.approx(np.log1p(sales))
+    assert row["lag_14"] == pytest.approx(
+        np.log1p(sales_on(data, 1, row["Date"] - pd.Timedelta(days=14)))
+    )
     # With a 14-day horizon and a 14-day test window, no lag reaches into the test window:
-    # mask the test targets and the features must not change.
+    # mask the test targets and the back-test's features must not change.
     masked = data.copy()
     test_start = pd.Timestamp(out.schema["windows"]["test"][0])
-    masked.loc[pd.to_datetime(masked["Date"]) >= test_start, "Sales"] = 1.0
+    masked.loc[pd.to_datetime(masked["Date"]).between(test_start, "2015-05-06"), "Sales"] = 1.0
     again = pp.build_features(masked, COLS, horizon=14)
     features = [f["name"] for f in out.schema["features"]]
-    pd.testing.assert_frame_equal(out.batch[features], again.batch[features])
+    pd.testing.assert_frame_equal(out.test[features], again.test[features])
+    # the forecast's lags do reach into the last observed days: the future row 14 days
+    # after a test-window day carries that day's sales
+    future = out.batch[out.batch["Store"] == 1].iloc[-1]
+    assert future["lag_14"] == pytest.approx(
+        np.log1p(sales_on(data, 1, future["Date"] - pd.Timedelta(days=14)))
+    )
 
 
 def test_closed_days_are_dropped_and_count_as_missing_history() -> None:
@@ -79,20 +89,31 @@ def test_closed_days_are_dropped_and_count_as_missing_history() -> None:
 def test_windows_default_to_the_horizon() -> None:
     out = pp.build_features(frame(days=140), COLS, horizon=14)
     w = out.schema["windows"]
-    assert w["test"] == ["2015-05-07", "2015-05-20"]
-    assert w["validation"] == ["2015-04-23", "2015-05-06"]
-    assert w["train"] == ["2015-01-01", "2015-04-22"]
+    assert w["test"] == ["2015-04-23", "2015-05-06"]  # the last observed 14 days
+    assert w["validation"] == ["2015-04-09", "2015-04-22"]
+    assert w["train"] == ["2015-01-01", "2015-04-08"]
+    assert out.schema["forecast"] == {
+        "origin": "2015-05-06",
+        "first": "2015-05-07",
+        "last": "2015-05-20",
+        "source": "input",
+    }
+    assert out.history_schema["windows"] == {"train": ["2015-01-01", "2015-05-06"]}
 
 
 def test_categories_fitted_on_training_window_and_new_ones_are_missing() -> None:
     data = frame(days=140)
-    late = pd.to_datetime(data["Date"]) >= "2015-05-10"
+    late = pd.to_datetime(data["Date"]) >= "2015-04-25"
     data.loc[late & (data["Store"] == 2), "StoreType"] = "z"
     out = pp.build_features(data, COLS, horizon=14)
     spec = next(f for f in out.schema["features"] if f["name"] == "StoreType")
     assert spec["categories"] == ["a", "b"]
-    new = out.test[(out.test["Store"] == 2) & (out.test["Date"] >= "2015-05-10")]
-    assert new["StoreType"].isna().all()
+    new = out.test[(out.test["Store"] == 2) & (out.test["Date"] >= "2015-04-25")]
+    assert len(new) and new["StoreType"].isna().all()
+    # the forecast's fit has seen "z" in the history: its future rows are encoded
+    forecast = next(f for f in out.history_schema["features"] if f["name"] == "StoreType")
+    assert forecast["categories"] == ["a", "b", "z"]
+    assert (out.batch.loc[out.batch["Store"] == 2, "StoreType"] == 2).all()
     assert any("unseen in training" in n for n in out.notes)
 
 
@@ -103,7 +124,7 @@ def test_short_series_is_kept_with_missing_history() -> None:
     out = pp.build_features(data, COLS, horizon=14)
     assert any("fewer than 14 training rows" in n for n in out.notes)
     assert (out.batch["Store"] == 3).any()
-    assert out.batch.loc[out.batch["Store"] == 3, "lag_364"].isna().all()
+    assert out.test.loc[out.test["Store"] == 3, "lag_14"].isna().all()
 
 
 def test_missing_covariates_are_inferred_not_required() -> None:
@@ -161,7 +182,7 @@ def test_other_column_names_and_two_series_keys() -> None:
 )
 def test_bad_data_is_named(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(pp.DataError) as err:
-        pp.build_features(mutate(frame()), COLS, horizon=14)
+        pp.build_features(mutate(frame(future=0)), COLS, horizon=14)  # integer sales
     assert message in str(err.value)
 
 
@@ -188,7 +209,75 @@ def test_nan_target_rows_are_dropped_and_reported() -> None:
     data = frame()
     data.loc[[3, 4], "Sales"] = np.nan
     out = pp.build_features(data, COLS, horizon=14)
-    assert "dropped 2 row(s) with an empty 'Sales'" in out.notes
+    assert (
+        "dropped 2 row(s) with an empty 'Sales' on or before 2015-05-06, the last day with "
+        "an observed 'Sales'"
+    ) in out.notes
+
+
+def test_future_rows_are_the_forecast_with_their_known_covariates() -> None:
+    data = frame()
+    out = pp.build_features(data, COLS, horizon=14)
+    future = pd.to_datetime(data["Date"]) > "2015-05-06"
+    open_future = data[future & (data["Open"] == 1)]
+    assert len(out.batch) == len(open_future)  # closed future days: no demand to forecast
+    assert out.batch["Date"].min() == pd.Timestamp("2015-05-07")
+    assert out.batch["Date"].max() == pd.Timestamp("2015-05-20")
+    # the promotion the input announces for a future Monday is what the model sees
+    monday = out.batch[out.batch["Date"].dt.day_of_week == 0]
+    assert (monday["Promo"] == 1).all() and (monday["Promo_prev_day"] == 0).all()
+    # the forecast's model trains on every observed open day, test window included
+    assert out.history["Date"].max() == pd.Timestamp("2015-05-06")
+    assert len(out.history) == len(out.train) + len(out.validation) + len(out.test)
+
+
+def test_without_future_rows_the_calendar_gives_the_horizon() -> None:
+    out = pp.build_features(frame(future=0), COLS, horizon=14)
+    assert out.schema["forecast"] == {
+        "origin": "2015-05-20",
+        "first": "2015-05-21",
+        "last": "2015-06-03",
+        "source": "calendar",
+    }
+    assert len(out.batch) == 2 * 14  # every day of both stores: closures are unknown too
+    names = [f["name"] for f in out.schema["features"]]
+    assert "Promo" not in names and "days_since_closed" not in names  # not known ahead
+    assert "StoreType" in names  # constant per store: known
+    assert (out.batch.loc[out.batch["Store"] == 2, "StoreType"] == 1).all()
+    assert any("the input has no future rows" in n and "left out ['Promo']" in n for n in out.notes)
+
+
+def test_future_rows_past_the_horizon_are_not_forecast() -> None:
+    out = pp.build_features(frame(future=20), COLS, horizon=14)
+    assert out.batch["Date"].max() == pd.Timestamp("2015-05-14")  # origin 04-30 + 14 days
+    assert "12 future row(s) after 2015-05-14 are beyond the 14-day horizon" in " ".join(out.notes)
+
+
+def test_zero_demand_on_open_days_is_demand_unless_configured_otherwise() -> None:
+    data = frame()
+    zero = (data["Store"] == 1) & (pd.to_datetime(data["Date"]).dt.day_of_week == 2)
+    data.loc[zero & data["Sales"].notna(), "Sales"] = 0
+    out = pp.build_features(data, COLS, horizon=14)
+    wednesdays = out.train[(out.train["Store"] == 1) & (out.train["Date"].dt.day_of_week == 2)]
+    assert len(wednesdays) > 10 and (wednesdays["Sales"] == 0).all()
+    thursday = out.train[(out.train["Store"] == 1) & (out.train["Date"].dt.day_of_week == 3)]
+    assert (thursday["lag_14"].dropna() > 0).all()  # 14 days back is a Thursday: not zero
+    same_weekday = out.test[(out.test["Store"] == 1) & (out.test["Date"].dt.day_of_week == 2)]
+    assert (same_weekday["lag_14"] == 0).all()  # a zero on an open day is history too
+    closed = pp.build_features(data, COLS, horizon=14, zero_means_closed=True)
+    assert (closed.train["Sales"] > 0).all()
+    kept = closed.test[(closed.test["Store"] == 1) & (closed.test["Date"].dt.day_of_week == 2)]
+    assert kept.empty
+
+
+def test_a_lag_most_training_rows_cannot_reach_is_left_out() -> None:
+    out = pp.build_features(frame(), COLS, horizon=14)  # 126 observed days: no lag_364
+    names = [f["name"] for f in out.schema["features"]]
+    assert "lag_364" not in names and "lag_35" in names
+    assert (
+        "left out ['lag_364']: fewer than 50% of the training rows reach that far back" in out.notes
+    )
+    assert [f["name"] for f in out.history_schema["features"]] == names
 
 
 def test_reading_files(tmp_path: Path) -> None:
@@ -243,9 +332,14 @@ def test_main_on_real_rossmann(
         )
         == 0
     )
-    assert "rows train=72052 validation=3427 test=3654 batch=3654" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rows train=68677 validation=3381 test=3427 history=75485" in out
+    assert (
+        "forecast 3654 rows, 2015-06-20..2015-07-31 after the origin 2015-06-19 (future rows "
+        "of the input)"
+    ) in out
     schema = json.loads((dirs["train"] / "feature_schema.json").read_text())
-    assert schema["windows"]["test"] == ["2015-06-20", "2015-07-31"]
+    assert schema["windows"]["test"] == ["2015-05-09", "2015-06-19"]
     assert schema["target_transform"] == "log1p"
     assert schema["columns"]["categorical"] == ["StoreType", "Assortment", "State", "HolidayCode"]
     names = [f["name"] for f in schema["features"]]
@@ -299,6 +393,8 @@ def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
         "constraints.json",
         "drift_baseline.json",
         "feature_schema.json",
+        "history.parquet",
+        "history_schema.json",
         "notes.txt",
         "statistics.json",
         "train.parquet",

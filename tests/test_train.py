@@ -54,9 +54,14 @@ def test_sourcedir_run_ships_the_inference_handler(
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "backtest",
         "code",
         "feature_schema.json",
         "training_report.json",
+        "xgboost-model.ubj",
+    ]
+    assert sorted(p.name for p in (tmp_path / "model" / "backtest").iterdir()) == [
+        "feature_schema.json",
         "xgboost-model.ubj",
     ]
     assert (tmp_path / "model" / "code" / "inference.py").read_bytes() == (

@@ -30,6 +30,10 @@ INFERENCE_MODULE = "inference.py"  # shipped next to this script, copied into mo
 SCHEMA_FILE = "feature_schema.json"
 TRAIN_FILE = "train.parquet"
 VALIDATION_FILE = "validation.parquet"
+HISTORY_FILE = "history.parquet"  # all history, with the forecast's features
+HISTORY_SCHEMA_FILE = "history_schema.json"
+BACKTEST_DIR = "backtest"  # the back-test's model inside the model folder, for Evaluate
+OBJECTIVES = ("squarederror", "tweedie", "poisson")
 
 
 class TrainingError(ValueError):
@@ -51,6 +55,11 @@ class Hyperparameters:
     # 1: after early stopping picks the number of trees, fit the final model on train +
     # validation (the most recent weeks are the most informative for a forecast).
     refit: int = 1
+    # squarederror on log1p(target); tweedie or poisson on the target itself (intermittent
+    # demand, many zero days)
+    objective: str = "squarederror"
+    interval_low: float = 0.1  # the forecast interval's quantile levels
+    interval_high: float = 0.9
     seed: int = 42
 
     def check(self) -> None:
@@ -65,6 +74,9 @@ class Hyperparameters:
             ("early_stopping_rounds", self.early_stopping_rounds >= 0, "at least 0"),
             ("max_bin", 2 <= self.max_bin <= 1024, "between 2 and 1024"),
             ("refit", self.refit in (0, 1), "0 or 1"),
+            ("objective", self.objective in OBJECTIVES, f"one of {list(OBJECTIVES)}"),
+            ("interval_low", 0 < self.interval_low < 0.5, "in (0, 0.5)"),
+            ("interval_high", 0.5 < self.interval_high < 1, "in (0.5, 1)"),
         ]
         for name, ok, expected in rules:
             if not ok:
@@ -73,10 +85,21 @@ class Hyperparameters:
                     f"hyperparameter {name}={value} is out of range: expected {expected}"
                 )
 
+    @property
+    def target_transform(self) -> str:
+        """How the booster's output maps to the target: log1p for squared error on the log
+        scale; none for tweedie and poisson, which predict the mean demand itself."""
+        return "log1p" if self.objective == "squarederror" else "none"
+
     def xgboost_params(self, threads: int) -> dict[str, Any]:
+        objective = {
+            "squarederror": ("reg:squarederror", "rmse"),
+            "tweedie": ("reg:tweedie", "tweedie-nloglik@1.5"),
+            "poisson": ("count:poisson", "poisson-nloglik"),
+        }[self.objective]
         return {
-            "objective": "reg:squarederror",
-            "eval_metric": "rmse",
+            "objective": objective[0],
+            "eval_metric": objective[1],
             "tree_method": "hist",
             "max_depth": self.max_depth,
             "eta": self.eta,
@@ -103,16 +126,18 @@ def load_channel(directory: Path, file_name: str, channel: str) -> pd.DataFrame:
     return frame
 
 
-def load_schema(directory: Path) -> dict[str, Any]:
-    path = directory / SCHEMA_FILE
+def load_schema(directory: Path, file_name: str = SCHEMA_FILE) -> dict[str, Any]:
+    path = directory / file_name
     if not path.is_file():
-        raise TrainingError(f"channel 'train': no {SCHEMA_FILE} in {directory}")
+        raise TrainingError(f"channel 'train': no {file_name} in {directory}")
     schema: dict[str, Any] = json.loads(path.read_text())
     return schema
 
 
-def matrix(frame: pd.DataFrame, schema: dict[str, Any], channel: str) -> xgb.DMatrix:
-    """Features in schema order and the log1p target as a DMatrix."""
+def matrix(
+    frame: pd.DataFrame, schema: dict[str, Any], channel: str, transform: str = "log1p"
+) -> xgb.DMatrix:
+    """Features in schema order and the (log1p-transformed) target as a DMatrix."""
     names = [f["name"] for f in schema["features"]]
     missing = [n for n in names if n not in frame.columns]
     if missing:
@@ -120,19 +145,46 @@ def matrix(frame: pd.DataFrame, schema: dict[str, Any], channel: str) -> xgb.DMa
     target = frame[schema["target_column"]].to_numpy(dtype="float64")
     return xgb.DMatrix(
         frame[names].to_numpy(dtype="float32"),
-        label=np.log1p(target),
+        label=np.log1p(target) if transform == "log1p" else target,
         feature_names=names,
         nthread=-1,
     )
 
 
+def to_target(raw: np.ndarray, transform: str) -> np.ndarray:
+    """The booster's output on the target's scale, never negative."""
+    values = np.asarray(raw, dtype="float64")
+    return np.clip(np.expm1(values) if transform == "log1p" else values, 0, None)
+
+
+def interval_offsets(actual: np.ndarray, predicted: np.ndarray, hp: Hyperparameters) -> dict:
+    """The forecast interval as quantiles of out-of-sample errors on the log1p scale.
+
+    The errors are the early-stopped model's on the validation window, which it has not
+    seen and which lies one horizon ahead of its training data, as the forecast does
+    (split conformal prediction). On the log scale one offset fits stores of every size;
+    P10 = expm1(log1p(P50) + offset_low). The offsets are clipped at 0 so that
+    P10 <= P50 <= P90 always holds."""
+    errors = np.log1p(actual) - np.log1p(predicted)
+    low, high = np.quantile(errors, [hp.interval_low, hp.interval_high])
+    return {
+        "levels": [hp.interval_low, 0.5, hp.interval_high],
+        "log1p_offsets": [min(float(low), 0.0), 0.0, max(float(high), 0.0)],
+        "method": "quantiles of the early-stopped model's log1p errors on the validation "
+        f"window ({len(errors)} rows)",
+    }
+
+
 def sales_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """MAPE and RMSPE on the sales scale, over days with positive sales."""
+    """MAPE and RMSPE over days with positive sales (a ratio to zero is undefined), WAPE
+    over all days."""
     positive = actual > 0
     ratio = (actual[positive] - predicted[positive]) / actual[positive]
+    total = float(np.sum(np.abs(actual)))
     return {
-        "mape": float(np.mean(np.abs(ratio))),
-        "rmspe": float(np.sqrt(np.mean(ratio**2))),
+        "mape": float(np.mean(np.abs(ratio))) if positive.any() else float("nan"),
+        "rmspe": float(np.sqrt(np.mean(ratio**2))) if positive.any() else float("nan"),
+        "wape": float(np.sum(np.abs(predicted - actual)) / total) if total else float("nan"),
     }
 
 
@@ -144,14 +196,15 @@ def train(
     threads: int,
     log_every: int = 50,
 ) -> tuple[xgb.Booster, dict[str, Any]]:
-    """Fit with early stopping on validation; return the booster cut at its best iteration,
-    or (refit=1) a booster with that many trees fitted on train + validation.
+    """The back-test's model: fit with early stopping on validation, cut at the best
+    iteration, or (refit=1) that many trees fitted on train + validation.
 
-    The reported validation metrics are always those of the early-stopped model, which has
-    not seen the validation rows."""
+    The reported validation metrics, and the forecast interval's offsets, are always those
+    of the early-stopped model, which has not seen the validation rows."""
     hp.check()
-    dtrain = matrix(train_frame, schema, "train")
-    dvalid = matrix(validation_frame, schema, "validation")
+    transform = hp.target_transform
+    dtrain = matrix(train_frame, schema, "train", transform)
+    dvalid = matrix(validation_frame, schema, "validation", transform)
     started = time.perf_counter()
     booster = xgb.train(
         hp.xgboost_params(threads),
@@ -165,14 +218,17 @@ def train(
     seconds = time.perf_counter() - started
     best = booster.best_iteration if hp.early_stopping_rounds else hp.num_round - 1
     booster = booster[: best + 1]
-    predicted = np.expm1(booster.predict(dvalid))
-    metrics = sales_metrics(validation_frame[schema["target_column"]].to_numpy(), predicted)
+    actual = validation_frame[schema["target_column"]].to_numpy(dtype="float64")
+    predicted = to_target(booster.predict(dvalid), transform)
+    metrics: dict[str, Any] = sales_metrics(actual, predicted)
+    metrics["intervals"] = interval_offsets(actual, predicted, hp)
     if hp.refit:
         started = time.perf_counter()
         both = matrix(
             pd.concat([train_frame, validation_frame], ignore_index=True),
             schema,
             "train+validation",
+            transform,
         )
         booster = xgb.train(hp.xgboost_params(threads), both, num_boost_round=best + 1)
         seconds += time.perf_counter() - started
@@ -182,16 +238,39 @@ def train(
     return booster, metrics
 
 
+def fit_forecast(
+    history: pd.DataFrame, schema: dict[str, Any], hp: Hyperparameters, threads: int, trees: int
+) -> tuple[xgb.Booster, float]:
+    """The model that forecasts: the back-test's settings and tree count, fitted on all
+    history up to the forecast origin (the back-test's test window included)."""
+    started = time.perf_counter()
+    data = matrix(history, schema, "train (history)", hp.target_transform)
+    booster = xgb.train(hp.xgboost_params(threads), data, num_boost_round=trees)
+    return booster, time.perf_counter() - started
+
+
+def model_schema(schema: dict[str, Any], hp: Hyperparameters, intervals: dict) -> dict:
+    """The schema saved with a model: preprocess's, plus how to read the booster's output."""
+    return {**schema, "target_transform": hp.target_transform, "intervals": intervals}
+
+
 def save_model(
-    booster: xgb.Booster, schema: dict[str, Any], report: dict[str, Any], model_dir: Path
+    models: dict[str, tuple[xgb.Booster, dict[str, Any]]],
+    report: dict[str, Any],
+    model_dir: Path,
 ) -> None:
-    """Write model, schema and training report, replacing the folder's content atomically
-    enough for a job: everything is written to a temporary folder first."""
+    """Write the forecast's model and schema (at the top, where the serving container and
+    the handler look) and the back-test's (under backtest/), the training report and the
+    handler. Everything is written to a temporary folder inside model_dir first (a rename
+    from anywhere else would cross the model volume's mount)."""
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=model_dir))
     try:
-        booster.save_model(str(tmp / MODEL_FILE))
-        (tmp / SCHEMA_FILE).write_text(json.dumps(schema, indent=2, sort_keys=True))
+        for folder, (booster, schema) in models.items():
+            target = tmp / folder
+            target.mkdir(exist_ok=True)
+            booster.save_model(str(target / MODEL_FILE))
+            (target / SCHEMA_FILE).write_text(json.dumps(schema, indent=2, sort_keys=True))
         (tmp / "training_report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
         handler = Path(__file__).with_name(INFERENCE_MODULE)
         if handler.is_file():
@@ -244,28 +323,46 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 2)
     try:
         hp.check()
-        schema = load_schema(Path(args.train))
-        train_frame = load_channel(Path(args.train), TRAIN_FILE, "train")
+        train_dir = Path(args.train)
+        schema = load_schema(train_dir, SCHEMA_FILE)
+        history_schema = load_schema(train_dir, HISTORY_SCHEMA_FILE)
+        train_frame = load_channel(train_dir, TRAIN_FILE, "train")
+        history = load_channel(train_dir, HISTORY_FILE, "train")
         validation_frame = load_channel(Path(args.validation), VALIDATION_FILE, "validation")
-        booster, metrics = train(
-            train_frame, validation_frame, schema, hp, threads=args.threads or (os.cpu_count() or 1)
-        )
+        threads = args.threads or (os.cpu_count() or 1)
+        backtest, metrics = train(train_frame, validation_frame, schema, hp, threads)
+        trees = metrics["best_iteration"] + 1
+        forecast, seconds = fit_forecast(history, history_schema, hp, threads, trees)
     except TrainingError as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
     print(f"validation-mape={metrics['mape']:.6f}")
     print(f"validation-rmspe={metrics['rmspe']:.6f}")
+    print(f"validation-wape={metrics['wape']:.6f}")
     print(f"best-iteration={metrics['best_iteration']}")
     report = {
         "hyperparameters": asdict(hp),
         "validation": metrics,
+        "forecast_fit_seconds": seconds,
         "xgboost_version": xgb.__version__,
-        "rows": {"train": len(train_frame), "validation": len(validation_frame)},
+        "rows": {
+            "train": len(train_frame),
+            "validation": len(validation_frame),
+            "history": len(history),
+        },
     }
-    save_model(booster, schema, report, Path(args.model_dir))
+    intervals = metrics["intervals"]
+    save_model(
+        {
+            ".": (forecast, model_schema(history_schema, hp, intervals)),
+            BACKTEST_DIR: (backtest, model_schema(schema, hp, intervals)),
+        },
+        report,
+        Path(args.model_dir),
+    )
     print(
-        f"train: saved {MODEL_FILE} ({metrics['best_iteration'] + 1} trees, "
-        f"{metrics['fit_seconds']:.1f}s) to {args.model_dir}"
+        f"train: saved {MODEL_FILE} ({trees} trees, fitted on {len(history)} rows of history "
+        f"in {seconds:.1f}s; back-test model {metrics['fit_seconds']:.1f}s) to {args.model_dir}"
     )
     return 0
 

@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+# (metric, label): which rows each is over is in evaluation.json's metric_rows
+ROWS = (
+    ("wape", "WAPE"),
+    ("mase", "MASE"),
+    ("bias", "bias"),
+    ("mape", "MAPE (>0)"),
+    ("rmspe", "RMSPE (>0)"),
+    ("rmse", "RMSE"),
+    ("mae", "MAE"),
+    ("r2", "R2"),
+)
 
-def table(result: Any, champion: Any = None) -> str:
+
+def table(result: Any, champion: Any = None, accuracy: str | None = None) -> str:
     lines = [
         f"Pipeline execution {result.execution_id}: {result.status} in {result.seconds:.1f}s",
         "",
@@ -24,14 +36,30 @@ def table(result: Any, champion: Any = None) -> str:
         naive = (
             (summary["evaluation"] or {}).get("naive_baseline", {}).get("regression_metrics", {})
         )
-        lines += ["", f"{'test metric':<12} {'model':>12} {'naive':>12}"]
-        for name in ("mape", "rmspe", "wape", "rmse", "mae", "r2"):
+        evaluation = summary["evaluation"] or {}
+        window = "..".join(evaluation.get("test_window", []))
+        lines += [
+            "",
+            f"back-test {window} (open days; the model fitted before it):",
+            f"{'metric':<22} {'model':>12} {'seasonal naive':>15}",
+        ]
+        for name, label in ROWS:
             if name in metrics:
                 base = naive.get(name, {}).get("value")
                 lines.append(
-                    f"{name.upper():<12} {metrics[name]['value']:>12.4f} "
-                    f"{(f'{base:.4f}' if base is not None else ''):>12}"
+                    f"{label:<22} {metrics[name]['value']:>12.4f} "
+                    f"{(f'{base:.4f}' if base is not None else ''):>15}"
                 )
+        intervals = evaluation.get("intervals")
+        if intervals:
+            low, high = (
+                f"P{level * 100:g}" for level in (intervals["levels"][0], intervals["levels"][-1])
+            )
+            lines.append(
+                f"{low}-{high} coverage {intervals['coverage']:.3f} (nominal "
+                f"{intervals['nominal_coverage']:.2f}), weighted quantile loss "
+                f"{intervals['weighted_quantile_loss']:.4f}"
+            )
     champion_block = (summary["evaluation"] or {}).get("champion")
     if champion_block:
         who = f"version {champion.version}" if champion else "given"
@@ -55,7 +83,9 @@ def table(result: Any, champion: Any = None) -> str:
             f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})",
         ]
     for path in result.predictions:
-        lines.append(f"predictions: {path}")
+        lines.append(f"forecast: {path}")
+    if accuracy:
+        lines += ["", accuracy]
     if result.failure_reason:
         lines += ["", f"failed: {result.failure_reason}"]
     return "\n".join(lines) + "\n"

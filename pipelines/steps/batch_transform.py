@@ -16,13 +16,15 @@ from pipelines.steps.common import (
 
 def data_processing(ctx: BuildContext) -> dict[str, str]:
     """Batch input rows are `<series keys>, <date>, <features...>`: the model sees only the
-    features; the output joins each input row with its prediction and keeps keys + forecast."""
+    features; the output joins each input row with its answer (P10, P50, P90) and keeps
+    keys, date and the three quantiles."""
     n_keys = len(ctx.settings.data.series_columns) + 1
-    keep = ",".join(str(i) for i in range(n_keys))
+    answer = len(ctx.settings.forecast.columns)
+    keep = ",".join([*(str(i) for i in range(n_keys)), *(str(-i) for i in range(answer, 0, -1))])
     return {
         "input_filter": f"$[{n_keys}:]",
         "join_source": "Input",
-        "output_filter": f"$[{keep},-1]",
+        "output_filter": f"$[{keep}]",
     }
 
 
@@ -59,8 +61,8 @@ def build_batch_transform_step(ctx: BuildContext, preprocess: Any, create_model:
         name=contract.BATCH_TRANSFORM,
         display_name="Batch-Forecast",
         description=(
-            "Forecasts every store-day of the batch input; each output row holds the series "
-            "key, the date and the forecast sales."
+            "Forecasts every open store-day after the last observed one; each output row "
+            "holds the series key, the date and the forecast sales at P10, P50 and P90."
         ),
         step_args=step_args,
         cache_config=cache_config(ctx),

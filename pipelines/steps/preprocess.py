@@ -42,6 +42,8 @@ def data_arguments(ctx: BuildContext) -> list[str]:
         args += ["--numeric-columns", ",".join(data.numeric_columns)]
     if data.ignore_columns:
         args += ["--ignore-columns", ",".join(data.ignore_columns)]
+    if ctx.settings.forecast.zero_means_closed:
+        args.append("--zero-means-closed")
     return args
 
 
@@ -82,8 +84,9 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
         display_name="Preprocess-Sales-Data",
         description=(
             "Validates the raw store-day sales, builds calendar, promotion, closure and "
-            "lagged-sales features no closer than the forecast horizon, and splits the data "
-            "by date into train, validation, test and the batch-forecast input."
+            "lagged-sales features no closer than the forecast horizon, splits the history "
+            "by date into train, validation and test (the back-test), and writes the days "
+            "after the last observed one as the batch-forecast input."
         ),
         step_args=step_args,
         cache_config=cache_config(ctx),

@@ -29,6 +29,12 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
 
     p, sec = ctx.params, ctx.settings.security
     hyperparameters = {name: as_text(value) for name, value in p.hyperparameters().items()}
+    forecast = ctx.settings.forecast  # per profile, not per run
+    hyperparameters.update(
+        objective=forecast.objective,
+        interval_low=str(forecast.interval[0]),
+        interval_high=str(forecast.interval[1]),
+    )
     # JSON-encoded, as the framework estimators always passed them: the training toolkit
     # JSON-decodes every hyperparameter, and SageMaker local mode requires these two encoded.
     hyperparameters.update(
@@ -86,8 +92,9 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
         name=contract.TRAIN,
         display_name="Train-XGBoost-Model",
         description=(
-            "Fits an XGBoost regressor on log sales with early stopping on the validation "
-            "window; saves the model, its feature schema and its inference handler."
+            "Back-test: fits XGBoost with early stopping on the validation window (and the "
+            "interval from its errors there); then refits that setting on all history. Saves "
+            "both models, their feature schemas and the inference handler."
         ),
         step_args=step_args,
         cache_config=cache_config(ctx),
