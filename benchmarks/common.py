@@ -93,12 +93,14 @@ def rossmann_features(quick: bool) -> Any:
     """preprocess.build_features on Rossmann (quick: 10 stores)."""
 
     from pipelines.demo_data import demo_frames
+    from pipelines.settings import load_settings
     from processing_scripts import preprocess
 
     raw = demo_frames()[0]
     if quick:
         raw = raw[raw["Store"].isin(sorted(raw["Store"].unique())[:10])]
-    return preprocess.build_features(raw, preprocess.ColumnConfig(), horizon=42)
+    known = load_settings("dev").data.known_columns
+    return preprocess.build_features(raw, preprocess.ColumnConfig(known_columns=known), horizon=42)
 
 
 def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str, float]]:

@@ -75,11 +75,14 @@ DRIFT_FILE = "drift.json"
 
 # The property file the condition reads, and the JSON paths inside evaluation.json.
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
-MAPE_JSON_PATH = "regression_metrics.mape.value"
-RMSPE_JSON_PATH = "regression_metrics.rmspe.value"
+# The gate's metric (QualityMetric; lower is better for each), its value and skill.
+QUALITY_METRICS = ("wape", "mase", "mape", "rmspe")
+QUALITY_METRIC_JSON_PATH = "quality.metric"
+QUALITY_VALUE_JSON_PATH = "quality.value"
+QUALITY_SKILL_JSON_PATH = "quality.skill_vs_naive"
 CHAMPION_PRESENT_JSON_PATH = "champion.present"
 CHAMPION_SUMMARY_JSON_PATH = "champion.summary"
-CHAMPION_IMPROVEMENT_JSON_PATH = "champion.mape_improvement"
+CHAMPION_IMPROVEMENT_JSON_PATH = "champion.improvement"
 DRIFT_PROPERTY_FILE = "DriftReport"
 SEVERE_COUNT_JSON_PATH = "severe_count"
 SEVERE_SUMMARY_JSON_PATH = "summary"

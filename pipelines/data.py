@@ -139,6 +139,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_PROFILE,
         help=f"settings profile for region and column names: {', '.join(PROFILES)}",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file of the profile's keys over the profile (your data's column names, "
+        "for `predictions`)",
+    )
     parser.add_argument("--region", help="AWS region (else the profile's)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
@@ -177,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(path)
             return EXIT_OK
-        settings = load_settings(args.profile, {"region": args.region})
+        settings = load_settings(args.profile, {"region": args.region}, config=args.config)
         session = aws.session(settings.region)
         if args.command == "stage":
             uri = check_s3_uri(args.uri)

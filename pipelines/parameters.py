@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from pipelines.code_assets import code_assets
+from pipelines.contract import QUALITY_METRICS
 from pipelines.settings import Settings
 
 
@@ -34,8 +35,9 @@ class PipelineParameters:
     early_stopping_rounds: Any
     max_bin: Any
     refit_on_validation: Any
-    max_test_mape: Any
-    max_test_rmspe: Any
+    quality_metric: Any
+    max_quality_metric: Any
+    min_skill_vs_naive: Any
     model_approval_status: Any
     fail_on_severe_drift: Any
     champion_model_data_uri: Any
@@ -107,8 +109,11 @@ def build_parameters(settings: Settings) -> PipelineParameters:
         ),
         max_bin=ParameterInteger("MaxBin", default_value=hp.max_bin),
         refit_on_validation=ParameterInteger("RefitOnValidation", default_value=hp.refit),
-        max_test_mape=ParameterFloat("MaxTestMape", default_value=p.max_test_mape),
-        max_test_rmspe=ParameterFloat("MaxTestRmspe", default_value=p.max_test_rmspe),
+        # no EnumValues: the published definition schema does not know them yet; the runner
+        # and upsert check the choice (CHOICES), and Evaluate refuses any other by name
+        quality_metric=ParameterString("QualityMetric", default_value=p.quality_metric),
+        max_quality_metric=ParameterFloat("MaxQualityMetric", default_value=p.max_quality_metric),
+        min_skill_vs_naive=ParameterFloat("MinSkillVsNaive", default_value=p.min_skill_vs_naive),
         model_approval_status=ParameterString(
             "ModelApprovalStatus", default_value=p.model_approval_status
         ),
@@ -144,11 +149,12 @@ RANGES: dict[str, tuple[float, float]] = {
     "RefitOnValidation": (0, 1),
     "FailOnSevereDrift": (0, 1),
     "MinImprovement": (-1, 1),
-    "MaxTestMape": (1e-6, 10),
-    "MaxTestRmspe": (1e-6, 10),
+    "MaxQualityMetric": (1e-6, 10),
+    "MinSkillVsNaive": (-10, 1),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "ModelApprovalStatus": ("Approved", "Rejected", "PendingManualApproval"),
+    "QualityMetric": QUALITY_METRICS,
 }
 # String parameters SageMaker checks against an API shape (botocore's model holds the values).
 INSTANCE_SHAPES: dict[str, str] = {
@@ -195,6 +201,7 @@ def coerce_overrides(declared: list[dict[str, Any]], pairs: list[str]) -> dict[s
         ParameterError: unknown name, wrong type, or a value out of range.
     """
     types = {p["Name"]: p["Type"] for p in declared}
+    choices = {p["Name"]: tuple(p["EnumValues"]) for p in declared if p.get("EnumValues")}
     values: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -226,8 +233,9 @@ def coerce_overrides(declared: list[dict[str, Any]], pairs: list[str]) -> dict[s
         if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:
             low, high = RANGES[name]
             raise ParameterError(f"--param {name}={text}: out of range [{low:g}, {high:g}]")
-        if name in CHOICES and value not in CHOICES[name]:
-            raise ParameterError(f"--param {name}={text!r}: choose one of {list(CHOICES[name])}")
+        allowed = choices.get(name) or CHOICES.get(name)
+        if allowed and value not in allowed:
+            raise ParameterError(f"--param {name}={text!r}: choose one of {list(allowed)}")
         problem = text_value_problem(name, value) if kind == "String" else None
         if problem:
             raise ParameterError(f"--param {name}: {problem}")

@@ -55,6 +55,13 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
     )
     parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file of the profile's keys (your data's columns, names, thresholds) "
+        "over the profile",
+    )
+    parser.add_argument(
         "--definition",
         type=Path,
         metavar="FILE",
@@ -156,7 +163,9 @@ def stage_inputs(
     return stage_input(s3, workdir, str(parameters["InputDataUri"]), input_path)
 
 
-def accuracy_after_the_fact(result: Any, actuals: Path | None, profile: str) -> dict | None:
+def accuracy_after_the_fact(
+    result: Any, actuals: Path | None, profile: str, config: Path | None = None
+) -> dict | None:
     """The forecast scored against `actuals` (pipelines/accuracy.py), or None when there
     is no forecast or no actuals."""
     from pipelines.accuracy import read_forecast, read_table, score
@@ -164,7 +173,7 @@ def accuracy_after_the_fact(result: Any, actuals: Path | None, profile: str) -> 
 
     if actuals is None or not result.predictions:
         return None
-    settings = load_settings(profile)
+    settings = load_settings(profile, config=config)
     keys = [*settings.data.series_columns, settings.data.date_column]
     columns = settings.forecast.columns
     forecast = read_forecast([Path(p) for p in result.predictions], keys, list(columns))
@@ -203,7 +212,9 @@ def run_local(args: argparse.Namespace) -> int:
                 raise ValueError(f"--definition {args.definition}: not a pipeline definition")
             name, region = "pipeline", "local"
         else:
-            definition, name, region = cached_definition(args.profile, args.workdir.resolve())
+            definition, name, region = cached_definition(
+                args.profile, args.workdir.resolve(), args.config
+            )
         overrides = coerce_overrides(definition.get("Parameters", []), args.param)
         overrides, champion = local_champion(definition, overrides, args.workdir.resolve())
         started = time.perf_counter()
@@ -253,7 +264,7 @@ def run_local(args: argparse.Namespace) -> int:
     from pipelines.accuracy import AccuracyError, describe
 
     try:
-        accuracy = accuracy_after_the_fact(result, actuals, args.profile)
+        accuracy = accuracy_after_the_fact(result, actuals, args.profile, args.config)
     except AccuracyError as exc:
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -278,8 +289,8 @@ def run_sagemaker_local(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        settings = load_settings(args.profile)
-        definition, _, _ = cached_definition(args.profile, args.workdir.resolve())
+        settings = load_settings(args.profile, config=args.config)
+        definition, _, _ = cached_definition(args.profile, args.workdir.resolve(), args.config)
         overrides = coerce_overrides(definition["Parameters"], args.param)
         status, reason, steps = run_sagemaker_local(
             settings,
@@ -325,13 +336,13 @@ def run_registry(args: argparse.Namespace) -> int:
             for group, versions in groups.items():
                 print(group)
                 for v in versions:
-                    mape = (
+                    wape = (
                         v.get("ModelQualityStatistics", {})
                         .get("regression_metrics", {})
-                        .get("mape", {})
+                        .get("wape", {})
                         .get("value")
                     )
-                    metric = f"  test MAPE {mape:.4f}" if mape is not None else ""
+                    metric = f"  back-test WAPE {wape:.4f}" if wape is not None else ""
                     print(
                         f"  version {v['ModelPackageVersion']:<3} "
                         f"{v['ModelApprovalStatus']:<22} {v['CreationTime']}{metric}"

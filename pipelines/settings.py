@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines import limits
+from pipelines.contract import QUALITY_METRICS
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
 PROFILES = ("dev", "staging", "prod")
@@ -84,12 +85,20 @@ class ParameterDefaults(_Frozen):
     forecast_horizon_days: int = Field(ge=1, le=366)
     validation_start_date: str = "auto"
     test_start_date: str = "auto"
-    max_test_mape: float = Field(gt=0, le=10)
-    max_test_rmspe: float = Field(gt=0, le=10)
+    quality_metric: str = "wape"
+    max_quality_metric: float = Field(gt=0, le=10)
+    min_skill_vs_naive: float = Field(ge=-10, le=1)
     fail_on_severe_drift: int = Field(ge=0, le=1)
     min_improvement: float = Field(ge=-1, le=1)
     model_approval_status: str
     hyperparameters: Hyperparameters
+
+    @field_validator("quality_metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if value not in QUALITY_METRICS:
+            raise ValueError(f"{value!r} is not one of {list(QUALITY_METRICS)}")
+        return value
 
     @field_validator("model_approval_status")
     @classmethod
@@ -121,6 +130,8 @@ class DataColumns(_Frozen):
     categorical_columns: tuple[str, ...] | None = None
     numeric_columns: tuple[str, ...] | None = None
     ignore_columns: tuple[str, ...] = ()
+    # covariates known ahead (used on the day); others that change are used lagged
+    known_columns: tuple[str, ...] = ()
 
 
 OBJECTIVES = ("squarederror", "tweedie", "poisson")  # train.py's
@@ -321,12 +332,16 @@ def load_settings(
     profile: str = DEFAULT_PROFILE,
     overrides: Mapping[str, Any] | None = None,
     profiles_dir: Path = PROFILES_DIR,
+    config: Path | None = None,
 ) -> Settings:
-    """Merge base.toml, <profile>.toml, the role from the environment, then `overrides`.
+    """Merge base.toml, <profile>.toml, the `config` file, the role from the environment,
+    then `overrides`.
 
     Args:
         profile: dev, staging or prod (or any <name>.toml in `profiles_dir`).
         overrides: nested keys from the command line; None values are ignored.
+        config: a TOML file of the profile's keys from anywhere (your data's column names,
+            names, thresholds), over the profile: `--config FILE` on the CLIs.
     Raises:
         SettingsError: naming the setting and the file (or "command line") it came from.
     """
@@ -337,9 +352,12 @@ def load_settings(
         raise SettingsError(f"unknown profile {profile!r}: choose one of {known}")
     base = _read_toml(base_file)
     layer = _read_toml(profile_file)
+    if config is not None and not config.is_file():
+        raise SettingsError(f"--config {config}: no such file")
+    own = _read_toml(config) if config is not None else {}
     env_role = {"role_arn": os.environ[ROLE_ENV]} if os.environ.get(ROLE_ENV) else {}
     cli = _drop_none(dict(overrides or {}))
-    merged = _deep_merge(_deep_merge(_deep_merge(base, layer), env_role), cli)
+    merged = _deep_merge(_deep_merge(_deep_merge(_deep_merge(base, layer), own), env_role), cli)
     merged["profile"] = profile
     try:
         return Settings.model_validate(merged)
@@ -351,6 +369,8 @@ def load_settings(
             source = "command line"
         elif _has_key(env_role, path):
             source = f"environment variable {ROLE_ENV}"
+        elif _has_key(own, path):
+            source = f"config file {config}"
         elif _has_key(layer, path):
             source = str(profile_file)
         else:

@@ -40,6 +40,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_PROFILE,
         help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file of the profile's keys (your data's columns, names, thresholds) "
+        "over the profile",
+    )
     parser.add_argument("--role-arn", help=f"execution role (else the profile or ${ROLE_ENV})")
     parser.add_argument("--region", help="AWS region (else the profile's)")
     parser.add_argument("--bucket", help="S3 bucket for code, data and outputs")
@@ -124,7 +131,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "security_group_ids": tuple(args.security_group) or None,
         },
     }
-    return load_settings(args.profile, overrides)
+    return load_settings(args.profile, overrides, config=args.config)
 
 
 def check_security(settings: Settings) -> None:

@@ -34,6 +34,7 @@ MONITOR_STATISTICS_FILE = "statistics.json"
 MONITOR_CONSTRAINTS_FILE = "constraints.json"
 MODERATE, SEVERE = 0.1, 0.25
 EPSILON = 1e-4  # floor for empty bins, so ln() stays finite
+MAX_REFERENCE_MISSING = 0.5  # a feature missing on more of the reference rows is unmonitored
 REFERENCE_MODES = ("seasonal", "training")
 SEASON = pd.Timedelta(days=364)  # 52 weeks: the same weekdays one year earlier
 
@@ -137,12 +138,18 @@ def build_baseline(
     """The baseline preprocess writes: one entry per monitored feature, fitted on the
     reference rows (see `reference_window`). `unmonitored` features (calendar parts: a
     forecast window is another time by construction, so they would always drift) are
-    listed, not binned."""
+    listed, not binned; so are features most reference rows lack (a one-year lag on two
+    years of data, in a reference a year back), whose PSI would measure only the gap."""
     features = {}
+    sparse: dict[str, float] = {}
     for spec in schema["features"]:
         if spec["name"] in unmonitored:
             continue
         column = train[spec["name"]]
+        missing = float(column.isna().mean()) if len(column) else 1.0
+        if missing > MAX_REFERENCE_MISSING:  # a mostly empty reference: PSI would be noise
+            sparse[spec["name"]] = round(missing, 4)
+            continue
         features[spec["name"]] = (
             categorical_baseline(column)
             if spec["type"] == "categorical"
@@ -151,7 +158,9 @@ def build_baseline(
     return {
         "rows": len(train),
         "features": features,
-        "unmonitored": list(unmonitored),
+        "unmonitored": [*unmonitored, *sparse],
+        # features left unmonitored because most reference rows lack them (their share)
+        "sparse": sparse,
         "reference": reference or {"mode": "training", "rows": len(train)},
         "grades": {"moderate": MODERATE, "severe": SEVERE},
     }

@@ -35,6 +35,8 @@ HISTORY_FILE = "history.parquet"
 EVALUATION_FILE = "evaluation.json"
 NO_CHAMPION_FILE = "NO_CHAMPION.txt"  # the marker staged at ChampionModelDataUri's default
 METRIC_NAMES = ("mse", "rmse", "mae", "r2", "wape", "mase", "bias", "mape", "rmspe")
+# The metrics the quality gate may judge (lower is better for each).
+QUALITY_METRICS = ("wape", "mase", "mape", "rmspe")
 # Over which rows each metric is taken: every open day, except the two ratio metrics, which
 # are undefined where the actual is zero.
 METRIC_ROWS = {
@@ -254,6 +256,24 @@ def naive_scale(history: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any
     return rows["_scale"].to_numpy(dtype="float64")
 
 
+def quality_report(
+    model_metrics: dict[str, dict[str, float]],
+    naive_metrics: dict[str, dict[str, float]],
+    name: str,
+) -> dict[str, Any]:
+    """The "quality" block the CheckQuality condition reads: the chosen metric, its value
+    and its skill over the seasonal naive (1 - model / naive; > 0 is better)."""
+    value, naive = model_metrics[name]["value"], naive_metrics[name]["value"]
+    return {
+        "metric": name,
+        "label": name.upper(),
+        "value": value,
+        "naive_value": naive,
+        "skill_vs_naive": 1 - value / naive if naive > 0 else 0.0,
+        "rows": METRIC_ROWS[name],
+    }
+
+
 def champion_report(
     model_metrics: dict[str, dict[str, float]],
     actual: np.ndarray,
@@ -262,29 +282,33 @@ def champion_report(
     test: pd.DataFrame,
     schema: dict[str, Any],
     champion: tuple[xgb.Booster, dict[str, Any]] | None,
+    name: str = "wape",
 ) -> dict[str, Any]:
     """The "champion" block the CheckChampion condition reads. Always has `present` and
-    `mape_improvement` (relative: (champion - model) / champion; > 0 is better), so the
-    condition's JSON paths resolve whether or not there is a champion. The champion is
-    scored through its own back-test model: its forecast model has seen this test window."""
+    `improvement` (relative, in the gate's metric `name`: (champion - model) / champion;
+    > 0 is better), so the condition's JSON paths resolve whether or not there is a
+    champion. The champion is scored through its own back-test model: its forecast model
+    has seen this test window."""
     if champion is None:
         return {
             "present": 0,
-            "mape_improvement": 0.0,
+            "metric": name,
+            "improvement": 0.0,
             "summary": "no approved champion: judged on the absolute thresholds alone",
         }
     booster, champion_schema = champion
     predicted = predict_sales(booster, test, champion_schema, codes_from=schema)
     metrics = metrics_report(actual, predicted, series, scale)
-    ours, theirs = model_metrics["mape"]["value"], metrics["mape"]["value"]
+    ours, theirs = model_metrics[name]["value"], metrics[name]["value"]
     improvement = (theirs - ours) / theirs if theirs > 0 else 0.0
     trained = champion_schema.get("windows", {}).get("train", [])
     return {
         "present": 1,
+        "metric": name,
         "regression_metrics": metrics,
-        "mape_improvement": improvement,
+        "improvement": improvement,
         "trained_on": trained,
-        "summary": f"test MAPE {ours:.4f} vs champion {theirs:.4f}: "
+        "summary": f"back-test {name.upper()} {ours:.4f} vs champion {theirs:.4f}: "
         + (
             f"{abs(improvement):.1%} {'better' if improvement > 0 else 'worse'}"
             if improvement
@@ -299,6 +323,7 @@ def evaluate(
     test: pd.DataFrame,
     history: pd.DataFrame,
     champion: tuple[xgb.Booster, dict[str, Any]] | None = None,
+    quality_metric: str = "wape",
 ) -> tuple[dict[str, Any], np.ndarray]:
     """The evaluation report (what evaluation.json holds) and the test predictions.
 
@@ -328,7 +353,10 @@ def evaluate(
             for name in ("mape", "wape", "rmspe", "mase")
             if naive_metrics[name]["value"] > 0
         },
-        "champion": champion_report(model_metrics, actual, series, scale, test, schema, champion),
+        "quality": quality_report(model_metrics, naive_metrics, quality_metric),
+        "champion": champion_report(
+            model_metrics, actual, series, scale, test, schema, champion, quality_metric
+        ),
         "test_window": schema["windows"]["test"],
         "test_rows": len(test),
         "zero_actuals": int(np.sum(actual == 0)),
@@ -426,6 +454,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "compare with; default: no champion",
     )
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    parser.add_argument(
+        "--quality-metric",
+        choices=QUALITY_METRICS,
+        default="wape",
+        help="the metric the quality gate and the champion comparison judge",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return parser.parse_args(argv)
 
@@ -441,7 +475,9 @@ def main(argv: list[str] | None = None) -> int:
             test = read_parquet(Path(args.test_dir), "test.parquet")
             history = read_parquet(Path(args.train_dir), HISTORY_FILE)
             champion = load_champion(args.champion_dir, work / "champion")
-            report, predicted = evaluate(booster, schema, test, history, champion)
+            report, predicted = evaluate(
+                booster, schema, test, history, champion, args.quality_metric
+            )
         except (EvaluationError, xgb.core.XGBoostError) as exc:
             print(f"evaluate: error: {exc}", file=sys.stderr)
             return 2
@@ -464,6 +500,11 @@ def main(argv: list[str] | None = None) -> int:
         f"actuals MAPE {m['mape']['value']:.4f} (naive {n['mape']['value']:.4f}), "
         f"RMSPE {m['rmspe']['value']:.4f}; P{q['levels'][0] * 100:g}-P{q['levels'][-1] * 100:g} "
         f"coverage {q['coverage']:.3f}, weighted quantile loss {q['weighted_quantile_loss']:.4f}"
+    )
+    gate = report["quality"]
+    print(
+        f"evaluate: quality gate metric {gate['label']} {gate['value']:.4f}, skill vs the "
+        f"seasonal naive {gate['skill_vs_naive']:.3f}"
     )
     print(f"evaluate: champion: {report['champion']['summary']}")
     return 0

@@ -48,7 +48,8 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class ColumnConfig:
-    """Which columns mean what. Defaults are the Rossmann names."""
+    """Which columns mean what. Defaults are the Rossmann names (known_columns: the command
+    line's default is Rossmann's, the pipeline passes the profile's)."""
 
     date_column: str = "Date"
     series_columns: tuple[str, ...] = ("Store",)
@@ -57,6 +58,10 @@ class ColumnConfig:
     categorical_columns: tuple[str, ...] | None = None
     numeric_columns: tuple[str, ...] | None = None
     ignore_columns: tuple[str, ...] = ()
+    # covariates known ahead of time (a promotion calendar, holidays): used on the day itself
+    # and its neighbours. Any other covariate that changes within a series is observed only
+    # after the fact and used only lagged by at least the horizon.
+    known_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,21 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, list[
     Raises DataError naming the column and the first offending row.
     """
     notes: list[str] = []
-    required = [cols.date_column, *cols.series_columns, cols.target_column]
+    # each required column and the setting that names it ([data] in the profile or a
+    # --config file; the same name as a flag of this script)
+    required = {cols.date_column: "date_column"}
+    required.update({c: "series_columns" for c in cols.series_columns})
+    required[cols.target_column] = "target_column"
     if cols.open_column:
-        required.append(cols.open_column)
+        required[cols.open_column] = "open_column"
     missing = [c for c in required if c not in raw.columns]
     if missing:
-        raise DataError(f"missing required column(s) {missing}; the data has {list(raw.columns)}")
+        settings = sorted({required[c] for c in missing})
+        raise DataError(
+            f"missing required column(s) {missing}; the data has {list(raw.columns)} "
+            f"(set {', '.join(f'[data] {s}' for s in settings)} in a --config file to your "
+            "data's names)"
+        )
     frame = raw.copy()
     dates, zone_note = parse_dates(frame[cols.date_column], cols.date_column)
     if zone_note:
@@ -451,6 +465,18 @@ def history_features(
     return grid.at_rows(out)
 
 
+def observed_features(grid: DayGrid, columns: list[str], horizon: int) -> pd.DataFrame:
+    """Covariates known only after the day (footfall, revenue, a competitor's price seen
+    later): their value `horizon` days earlier, as far back as a forecast can look."""
+    out = {
+        f"{column}_lag_{horizon}": grid.matrix(
+            pd.to_numeric(grid.frame[column], errors="coerce")
+        ).shift(horizon)
+        for column in columns
+    }
+    return grid.at_rows(out)
+
+
 def schedule_features(grid: DayGrid, cols: ColumnConfig, numeric: list[str]) -> pd.DataFrame:
     """What is known ahead of time around each day: the covariates of the day before and
     after (a promotion starting tomorrow), and the distance to the nearest closed day (stores
@@ -524,14 +550,20 @@ def encode_categories(values: pd.Series, categories: list[str]) -> pd.Series:
     return as_text.map(lookup).astype("float64")
 
 
+# A known-ahead column whose same-day rank correlation with the target exceeds this is
+# reported as a likely leak (a same-day outcome such as revenue or footfall).
+LEAK_CORRELATION = 0.9
+
+
 @dataclass(frozen=True)
 class Roles:
     """What each column is to the model (decided once, for the back-test and the forecast)."""
 
-    numeric: list[str]
+    numeric: list[str]  # known ahead, used on the day
     categorical: list[str]
     ignored: list[str]
     known_ahead: bool  # future covariates are known: day-before/after and closure features
+    observed: list[str] = field(default_factory=list)  # numeric, used lagged by the horizon
 
 
 @dataclass
@@ -559,6 +591,8 @@ def engineer(
     """Every feature of every row, with category maps and encodings fitted on `fit` rows
     and target history cut at `cutoff`."""
     history = history_features(grid, demand, horizon, cutoff)
+    if roles.observed:
+        history = pd.concat([history, observed_features(grid, roles.observed, horizon)], axis=1)
     parts = [calendar_features(frame[cols.date_column]), history]
     if roles.known_ahead:
         parts.append(schedule_features(grid, cols, roles.numeric))
@@ -620,9 +654,31 @@ def decide_roles(
     numeric, categorical, ignored = infer_roles(observed, cols)
     if ignored:
         notes.append(f"ignored column(s) {ignored}")
-    if future_given:
-        return Roles(numeric, categorical, ignored, known_ahead=True)
+    absent = [c for c in cols.known_columns if c not in observed.columns]
+    if absent:
+        raise DataError(
+            f"known-ahead column(s) {absent} ([data] known_columns, --known-columns) are not "
+            f"in the data; it has {[c for c in observed.columns if c != SERIES_ID]}"
+        )
     static = set(static_columns(observed, [*numeric, *categorical]))
+    known = set(cols.known_columns) | static
+    after = [c for c in numeric if c not in known]  # seen only after the fact
+    unknown_categories = [c for c in categorical if c not in known]
+    numeric = [c for c in numeric if c in known]
+    categorical = [c for c in categorical if c in known]
+    if after:
+        notes.append(
+            f"column(s) {after} change over time and are not in [data] known_columns: used "
+            "only as they were a horizon earlier"
+        )
+    if unknown_categories:
+        notes.append(
+            f"ignored column(s) {unknown_categories}: categories that change over time and "
+            "are not known ahead ([data] known_columns)"
+        )
+    ignored = ignored + unknown_categories
+    if future_given:
+        return Roles(numeric, categorical, ignored, known_ahead=True, observed=after)
     dropped = [c for c in [*numeric, *categorical] if c not in static]
     notes.append(
         "the input has no future rows (an empty target after the last observed day, with the "
@@ -635,7 +691,28 @@ def decide_roles(
         [c for c in categorical if c in static],
         ignored + dropped,
         known_ahead=False,
+        observed=after,
     )
+
+
+def leak_warnings(frame: pd.DataFrame, cols: ColumnConfig, numeric: list[str]) -> list[str]:
+    """Known-ahead columns that track the target on the same day too closely to be known
+    ahead (|Spearman rank correlation| > LEAK_CORRELATION on the training rows)."""
+    notes = []
+    target = frame[cols.target_column]
+    for column in numeric:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        both = values.notna() & target.notna()
+        if both.sum() < 10 or values[both].nunique() < 3:
+            continue
+        correlation = values[both].rank().corr(target[both].rank())
+        if abs(correlation) > LEAK_CORRELATION:
+            notes.append(
+                f"warning: column {column!r} predicts {cols.target_column!r} on the same day "
+                f"suspiciously well (rank correlation {correlation:.2f}): if it is only known "
+                "after the day (revenue, footfall), take it out of [data] known_columns"
+            )
+    return notes
 
 
 def open_days(frame: pd.DataFrame, cols: ColumnConfig) -> pd.Series:
@@ -708,6 +785,7 @@ def build_features(
         )
         backtest, forecast = without(backtest, sparse), without(forecast, sparse)
     notes += backtest.notes
+    notes += leak_warnings(frame.loc[train_mask], cols, roles.numeric)
 
     key_frame = frame[[*cols.series_columns, cols.date_column]]
     target = frame[[cols.target_column]]
@@ -748,6 +826,7 @@ def build_features(
         "columns": {
             "numeric": roles.numeric,
             "categorical": roles.categorical,
+            "observed": roles.observed,
             "ignored": roles.ignored,
         },
         "encodings": backtest.encodings,
@@ -928,6 +1007,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--ignore-columns", default="", help="comma-separated")
     parser.add_argument(
+        "--known-columns",
+        default="Promo,SchoolHoliday,Promo2",
+        help="comma-separated covariates known ahead of time (used on the day); any other "
+        "that changes within a series is used only lagged by the horizon",
+    )
+    parser.add_argument(
         "--zero-means-closed",
         action="store_true",
         help="a zero target marks a closed day (for data without an open column); by "
@@ -955,6 +1040,7 @@ def main(argv: list[str] | None = None) -> int:
         else _columns(args.categorical_columns),
         numeric_columns=None if args.numeric_columns is None else _columns(args.numeric_columns),
         ignore_columns=_columns(args.ignore_columns),
+        known_columns=_columns(args.known_columns),
     )
     try:
         if not cols.series_columns:

@@ -28,6 +28,7 @@ def test_preprocess_defaults_are_the_container_paths() -> None:
     assert args.horizon == settings.parameters.forecast_horizon_days
     assert args.date_column == settings.data.date_column
     assert args.series_columns == ",".join(settings.data.series_columns)
+    assert args.known_columns == ",".join(settings.data.known_columns)
     assert args.target_column == settings.data.target_column
 
 

@@ -111,7 +111,8 @@ def test_staged_parquet_is_what_preprocess_accepts(s3: object, tmp_path: Path) -
     for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix="forecast/data/")["Contents"]:  # type: ignore[attr-defined]
         s3.download_file(BUCKET, obj["Key"], str(local / Path(obj["Key"]).name))  # type: ignore[attr-defined]
     frame = preprocess.read_data(local)
-    out = preprocess.build_features(frame, preprocess.ColumnConfig(), horizon=42)
+    cols = preprocess.ColumnConfig(known_columns=("Promo", "SchoolHoliday", "Promo2"))
+    out = preprocess.build_features(frame, cols, horizon=42)
     # the held-back six weeks arrive as future rows, covariates intact
     assert out.schema["forecast"] == {
         "origin": "2015-06-19",

@@ -103,7 +103,7 @@ def test_champion_gate_compares_with_min_improvement_and_explains(dev_definition
             {"Type": "Equals", "LeftValue": get("champion.present"), "RightValue": 0},
             {
                 "Type": "GreaterThanOrEqualTo",
-                "LeftValue": get("champion.mape_improvement"),
+                "LeftValue": get("champion.improvement"),
                 "RightValue": {"Get": "Parameters.MinImprovement"},
             },
         ],
@@ -113,7 +113,7 @@ def test_champion_gate_compares_with_min_improvement_and_explains(dev_definition
         "Model not registered: champion rule: ",
         get("champion.summary"),
     ]
-    assert get("champion.mape_improvement") in message["Values"]
+    assert get("champion.improvement") in message["Values"]
     assert {"Get": "Parameters.MinImprovement"} in message["Values"]
 
 
@@ -226,8 +226,9 @@ def test_every_parameter_is_declared_and_used(dev_definition: dict) -> None:
         "NumRound",
         "MaxDepth",
         "Eta",
-        "MaxTestMape",
-        "MaxTestRmspe",
+        "QualityMetric",
+        "MaxQualityMetric",
+        "MinSkillVsNaive",
         "ModelApprovalStatus",
     } <= declared
 
@@ -268,9 +269,14 @@ def test_condition_reads_evaluation_report(dev_definition: dict) -> None:
     gate = step(dev_definition, "CheckQuality")["Arguments"]["Conditions"]
     pairs = [(c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]) for c in gate]
     assert pairs == [
-        ("LessThanOrEqualTo", "regression_metrics.mape.value", {"Get": "Parameters.MaxTestMape"}),
-        ("LessThanOrEqualTo", "regression_metrics.rmspe.value", {"Get": "Parameters.MaxTestRmspe"}),
+        ("LessThanOrEqualTo", "quality.value", {"Get": "Parameters.MaxQualityMetric"}),
+        ("GreaterThanOrEqualTo", "quality.skill_vs_naive", {"Get": "Parameters.MinSkillVsNaive"}),
     ]
+    # the metric judged is a run parameter, handed to Evaluate
+    arguments = step(dev_definition, "Evaluate")["Arguments"]["AppSpecification"]
+    values = arguments["ContainerArguments"]
+    index = values.index("--quality-metric")
+    assert values[index + 1] == {"Get": "Parameters.QualityMetric"}
     property_file = step(dev_definition, "Evaluate")["PropertyFiles"]
     assert property_file == [
         {
@@ -286,9 +292,10 @@ def test_fail_message_names_metric_value_and_threshold(dev_definition: dict) -> 
         "Values"
     ]
     text = "".join(v if isinstance(v, str) else "{}" for v in values)
-    assert "MAPE {} (threshold MaxTestMape {})" in text
-    assert "RMSPE {} (threshold MaxTestRmspe {})" in text
-    assert {"Get": "Parameters.MaxTestMape"} in values
+    assert text.startswith("Model not registered: back-test {} {} (threshold MaxQualityMetric {})")
+    assert "skill vs the seasonal naive {} (minimum MinSkillVsNaive {})" in text
+    assert {"Get": "Parameters.MaxQualityMetric"} in values
+    assert {"Get": "Parameters.MinSkillVsNaive"} in values
     assert any(isinstance(v, dict) and "Std:JsonGet" in v for v in values)
 
 

@@ -54,6 +54,22 @@ def test_a_category_unseen_in_the_baseline_counts_as_drift() -> None:
     assert report["summary"].startswith("StoreType_code (PSI ")
 
 
+def test_a_feature_the_reference_mostly_lacks_is_not_monitored() -> None:
+    """Two years of data: a reference a year back has a one-year lag on few of its rows, and
+    a PSI against it would grade the gap, not the data, as severe drift on every run."""
+    reference = pd.DataFrame(
+        {"Promo": [0.0, 1.0] * 50, "lag_364": [7.0] * 28 + [None] * 72}  # 72% missing
+    )
+    schema = {
+        "features": [{"name": "Promo", "type": "numeric"}, {"name": "lag_364", "type": "numeric"}]
+    }
+    baseline = drift.build_baseline(reference, schema)
+    assert list(baseline["features"]) == ["Promo"]
+    assert baseline["unmonitored"] == ["lag_364"] and baseline["sparse"] == {"lag_364": 0.72}
+    batch = pd.DataFrame({"Promo": [0.0, 1.0] * 5, "lag_364": [9.0] * 10})
+    assert drift.compare(baseline, batch)["severe_features"] == []
+
+
 def test_a_feature_missing_from_the_batch_is_refused() -> None:
     baseline = {
         "features": {"Promo": {"type": "numeric", "edges": [0.5], "proportions": [0.6, 0.4, 0.0]}}
@@ -235,9 +251,9 @@ def test_severe_drift_fails_the_execution_when_asked(
         str(shifted_file),
         "--json",
         "--param",
-        "MaxTestMape=10",
+        "MaxQualityMetric=10",
         "--param",
-        "MaxTestRmspe=10",
+        "MinSkillVsNaive=-10",
     ]
     assert run.main([*common]) == 0  # reported, not fatal, by default
     reported = json.loads(capsys.readouterr().out)

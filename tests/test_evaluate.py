@@ -120,10 +120,10 @@ def test_condition_paths_exist_in_the_report(
     ]
     paths = json_get_paths(conditions)
     assert set(paths) == {
-        "regression_metrics.mape.value",
-        "regression_metrics.rmspe.value",
+        "quality.value",
+        "quality.skill_vs_naive",
         "champion.present",
-        "champion.mape_improvement",
+        "champion.improvement",
     }
     alone = json.loads((evaluation / "evaluation.json").read_text())
     compared = json.loads((champion_evaluation / "evaluation.json").read_text())
@@ -161,7 +161,8 @@ def test_without_a_champion_the_report_says_so(evaluation: Path) -> None:
     report = json.loads((evaluation / "evaluation.json").read_text())
     assert report["champion"] == {
         "present": 0,
-        "mape_improvement": 0.0,
+        "metric": "wape",
+        "improvement": 0.0,
         "summary": "no approved champion: judged on the absolute thresholds alone",
     }
 
@@ -171,7 +172,7 @@ def test_the_champion_is_scored_on_the_same_rows(champion_evaluation: Path) -> N
     champion = report["champion"]
     assert champion["present"] == 1
     assert champion["regression_metrics"] == report["regression_metrics"]
-    assert champion["mape_improvement"] == 0.0
+    assert champion["improvement"] == 0.0 and champion["metric"] == "wape"
     assert champion["summary"].endswith(": as good")
     # scored through its back-test model, fitted before the test window
     assert champion["trained_on"] == ["2013-01-01", "2015-03-27"]

@@ -110,7 +110,7 @@ def test_first_run_succeeds_registers_and_forecasts(
     assert "validation-mape=" in Path(log).read_text()
 
 
-def test_second_run_hits_the_cache_and_registers_version_2(
+def test_second_run_hits_the_cache_and_registers_no_copy(
     definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, result = run_json(definition_file, workdir, capsys)
@@ -121,17 +121,19 @@ def test_second_run_hits_the_cache_and_registers_version_2(
         if n in ("Preprocess", "Train", "Evaluate", "BatchTransform")
     }
     assert jobs == {n: ("Succeeded", True) for n in jobs}
-    assert result["model_package"]["ModelPackageVersion"] == 2
+    # the same model artifact: it is version 1 again, not a second version
+    assert result["model_package"]["ModelPackageVersion"] == 1
+    assert result["model_package"]["AlreadyRegistered"] is True
     assert run.main(["registry", "--workdir", str(workdir), "list"]) == 0
     listing = capsys.readouterr().out
-    assert "version 1" in listing and "version 2" in listing
+    assert "version 1" in listing and "version 2" not in listing
 
 
 def test_six_cached_runs_at_once_on_one_workdir(
     definition_file: Path, workdir: Path, tmp_path: Path
 ) -> None:
     """Six terminals re-running the demo on one work directory: every run succeeds from the
-    cache, each registers its own version, and none is lost or handed out twice."""
+    cache and finds its (identical) model registered already; no copy is added."""
     import shutil
     import sys
 
@@ -148,12 +150,11 @@ def test_six_cached_runs_at_once_on_one_workdir(
     for result in results:
         jobs = {s["name"]: s["cache_hit"] for s in result["steps"] if s["cache_hit"] is not None}
         assert set(jobs.values()) == {True}, jobs
-    versions = sorted(r["model_package"]["ModelPackageVersion"] for r in results)
-    assert versions == list(range(before + 1, before + 7))
+    versions = {r["model_package"]["ModelPackageVersion"] for r in results}
+    assert versions == {before}
     stored = json.loads((shared / "registry" / "registry.json").read_text())
     group = stored["groups"]["store-sales-forecast"]["versions"]
-    numbers = [v["ModelPackageVersion"] for v in group]
-    assert numbers == list(range(1, before + 7))
+    assert [v["ModelPackageVersion"] for v in group] == list(range(1, before + 1))
 
 
 def test_a_champion_uri_typed_as_none_in_studio_stops_before_evaluate(
@@ -216,19 +217,21 @@ def test_two_transform_instances_get_one_batch_object_each(
 def test_quality_gate_fails_the_run_with_metric_and_threshold(
     definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, result = run_json(definition_file, workdir, capsys, "--param", "MaxTestMape=0.01")
+    code, result = run_json(definition_file, workdir, capsys, "--param", "MaxQualityMetric=0.01")
     assert code == 1
     assert result["status"] == "Failed"
     reason = result["failure_reason"]
-    assert reason.startswith("Model not registered: test MAPE 0.07")
-    assert "(threshold MaxTestMape 0.01)" in reason
+    assert reason.startswith("Model not registered: back-test wape 0.07")
+    assert "(threshold MaxQualityMetric 0.01), skill vs the seasonal naive 0.5" in reason
+    assert "(minimum MinSkillVsNaive 0.0); both must hold." in reason
     got = statuses(result)
     assert got["ModelQualityFail"] == ("Failed", None)
     for name in ("RegisterModel", "CreateModel", "BatchTransform"):
         assert got[name][0] == "Skipped"
     assert result["model_package"] is None
     registry = json.loads((workdir / "registry" / "registry.json").read_text())
-    assert len(registry["groups"]["store-sales-forecast"]["versions"]) == 3  # unchanged
+    # version 1 and the MaxDepth=6 model of the test above, unchanged
+    assert len(registry["groups"]["store-sales-forecast"]["versions"]) == 2
 
 
 def test_failing_script_stops_downstream_and_keeps_the_log(
@@ -256,7 +259,8 @@ def test_table_output(
     )
     out = capsys.readouterr()
     assert "Pipeline execution local-" in out.out and ": Succeeded in" in out.out
-    assert "MAPE" in out.out and "registered: store-sales-forecast version" in out.out
+    assert "MAPE" in out.out and "registered: store-sales-forecast version 1" in out.out
+    assert "the same model artifact as this version, not registered again" in out.out
     assert "forecast: " in out.out
     assert "P10-P90 coverage" in out.out
     assert "accuracy after the fact (2015-06-20..2015-07-31, 3654 of 3654" in out.out
@@ -291,17 +295,17 @@ def test_champion_rule_refuses_a_worse_model_with_the_reason(
     assert code == 1
     assert result["champion"]["version"] == 1
     champion = result["evaluation"]["champion"]
-    assert champion["present"] == 1 and champion["mape_improvement"] < -0.1
-    assert champion["regression_metrics"]["mape"]["value"] == pytest.approx(0.0732, abs=5e-4)
+    assert champion["present"] == 1 and champion["improvement"] < -0.1
+    assert champion["regression_metrics"]["wape"]["value"] == pytest.approx(0.0732, abs=5e-4)
     got = statuses(result)
     assert got["CheckQuality"][0] == got["CheckChampion"][0] == "Succeeded"
     assert got["ChampionNotBeaten"] == ("Failed", None)
     assert got["RegisterModel"][0] == got["BatchTransform"][0] == "Skipped"
     reason = result["failure_reason"]
-    improvement = champion["mape_improvement"]
-    assert reason.startswith("Model not registered: champion rule: test MAPE 0.09")
+    improvement = champion["improvement"]
+    assert reason.startswith("Model not registered: champion rule: back-test WAPE 0.10")
     assert f"vs champion 0.0732: {-improvement:.1%} worse; " in reason
-    assert f"relative MAPE improvement {improvement} " in reason
+    assert f"relative improvement {improvement} " in reason
     assert "is below MinImprovement 0.0 " in reason
     after = json.loads((workdir / "registry" / "registry.json").read_text())
     assert len(after["groups"]["store-sales-forecast"]["versions"]) == before
@@ -313,8 +317,9 @@ def test_champion_rule_registers_a_model_at_least_as_good(
     code, result = run_json(definition_file, workdir, capsys)
     assert code == 0, result["failure_reason"]
     champion = result["evaluation"]["champion"]
-    assert champion["mape_improvement"] == 0.0 and champion["summary"].endswith("as good")
-    assert result["model_package"]["ModelPackageVersion"] >= 5
+    assert champion["improvement"] == 0.0 and champion["summary"].endswith("as good")
+    # the champion itself, retrained from the cache: identical, so no new version
+    assert result["model_package"]["ModelPackageVersion"] == 1
     # demanding a 5% improvement refuses the very same model
     code, result = run_json(definition_file, workdir, capsys, "--param", "MinImprovement=0.05")
     assert code == 1

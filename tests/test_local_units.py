@@ -216,6 +216,8 @@ def test_definition_cache_key_follows_what_changes_the_definition(
     dev = definition_cache_key("dev")
     assert dev == definition_cache_key("dev")
     assert dev != definition_cache_key("prod")
+    # a --config file changes the settings, and so the definition
+    assert dev != definition_cache_key("dev", '{"data": {"target_column": "units"}}')
     monkeypatch.setenv("SAGEMAKER_PIPELINE_ROLE_ARN", "arn:aws:iam::123456789012:role/Other")
     assert dev != definition_cache_key("dev")
 

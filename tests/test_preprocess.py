@@ -11,7 +11,7 @@ import preprocess as pp
 import pytest
 from conftest import cli_args, preprocess_into
 
-COLS = pp.ColumnConfig()
+COLS = pp.ColumnConfig(known_columns=("Promo",))  # the promotion calendar is known ahead
 
 
 def frame(
@@ -105,7 +105,8 @@ def test_categories_fitted_on_training_window_and_new_ones_are_missing() -> None
     data = frame(days=140)
     late = pd.to_datetime(data["Date"]) >= "2015-04-25"
     data.loc[late & (data["Store"] == 2), "StoreType"] = "z"
-    out = pp.build_features(data, COLS, horizon=14)
+    # a store type that changes is a covariate like any other: declared known ahead here
+    out = pp.build_features(data, pp.ColumnConfig(known_columns=("Promo", "StoreType")), 14)
     spec = next(f for f in out.schema["features"] if f["name"] == "StoreType")
     assert spec["categories"] == ["a", "b"]
     new = out.test[(out.test["Store"] == 2) & (out.test["Date"] >= "2015-04-25")]
@@ -129,8 +130,13 @@ def test_short_series_is_kept_with_missing_history() -> None:
 
 def test_missing_covariates_are_inferred_not_required() -> None:
     data = frame().drop(columns=["Promo", "StoreType"])
-    out = pp.build_features(data, COLS, horizon=14)
-    assert out.schema["columns"] == {"numeric": [], "categorical": [], "ignored": []}
+    out = pp.build_features(data, pp.ColumnConfig(), horizon=14)
+    assert out.schema["columns"] == {
+        "numeric": [],
+        "categorical": [],
+        "observed": [],
+        "ignored": [],
+    }
 
 
 def test_other_column_names_and_two_series_keys() -> None:
@@ -280,6 +286,47 @@ def test_a_lag_most_training_rows_cannot_reach_is_left_out() -> None:
     assert [f["name"] for f in out.history_schema["features"]] == names
 
 
+def test_an_undeclared_changing_column_is_observed_and_used_only_lagged() -> None:
+    """Footfall is counted on the day: not known when the forecast is made."""
+    data = frame()
+    data["Footfall"] = data["Sales"] / 10  # empty on the future rows, like the sales
+    out = pp.build_features(data, COLS, horizon=14)
+    names = [f["name"] for f in out.schema["features"]]
+    assert "Footfall" not in names and "Footfall_lag_14" in names
+    assert "Footfall_prev_day" not in names and "Footfall_next_day" not in names
+    assert out.schema["columns"]["observed"] == ["Footfall"]
+    row = out.test[out.test["Store"] == 1].iloc[-1]
+    assert row["Footfall_lag_14"] == sales_on(data, 1, row["Date"] - pd.Timedelta(days=14)) / 10
+    assert any(
+        "['Footfall'] change over time and are not in [data] known_columns" in n for n in out.notes
+    )
+    # declared known, it is used on the day
+    known = pp.build_features(data, pp.ColumnConfig(known_columns=("Promo", "Footfall")), 14)
+    assert "Footfall" in [f["name"] for f in known.schema["features"]]
+
+
+def test_a_same_day_outcome_declared_known_is_named_as_a_likely_leak() -> None:
+    data = frame()
+    data["Revenue"] = data["Sales"] * 2.5
+    cols = pp.ColumnConfig(known_columns=("Promo", "Revenue"))
+    out = pp.build_features(data, cols, horizon=14)
+    warnings = [n for n in out.notes if n.startswith("warning: ")]
+    assert warnings == [
+        "warning: column 'Revenue' predicts 'Sales' on the same day suspiciously well (rank "
+        "correlation 1.00): if it is only known after the day (revenue, footfall), take it "
+        "out of [data] known_columns"
+    ]
+
+
+def test_a_known_column_missing_from_the_data_names_the_setting() -> None:
+    with pytest.raises(pp.DataError) as err:
+        pp.build_features(frame(), pp.ColumnConfig(known_columns=("Promo", "Price")), 14)
+    assert str(err.value).startswith(
+        "known-ahead column(s) ['Price'] ([data] known_columns, --known-columns) are not in "
+        "the data; it has ['Date', 'Store', 'Sales', 'Open', 'Promo', 'StoreType']"
+    )
+
+
 def test_reading_files(tmp_path: Path) -> None:
     data = frame()
     (tmp_path / "empty.csv").write_text("")
@@ -368,7 +415,8 @@ def test_main_bad_input_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     )
     assert capsys.readouterr().err == (
         "preprocess: error: missing required column(s) ['Open']; the data has "
-        "['Date', 'Store', 'Sales', 'Promo', 'StoreType']\n"
+        "['Date', 'Store', 'Sales', 'Promo', 'StoreType'] (set [data] open_column in a "
+        "--config file to your data's names)\n"
     )
     assert not out.exists()
 
@@ -380,7 +428,7 @@ def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
     frame().to_csv(data, index=False)
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "notes.txt").write_text("mine")
-    out = preprocess_into(data, tmp_path, horizon=14)
+    out = preprocess_into(data, tmp_path, horizon=14, known_columns="Promo")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "batch",
         "sales.csv",
@@ -409,7 +457,7 @@ def test_batch_is_split_by_series_into_one_file_per_transform_instance(tmp_path:
     out = {name: tmp_path / name for name in ("train", "validation", "test", "batch")}
 
     def run(shards: int) -> list[str]:
-        preprocess_into(data, tmp_path, horizon=14, batch_shards=shards)
+        preprocess_into(data, tmp_path, horizon=14, batch_shards=shards, known_columns="Promo")
         return sorted(p.name for p in out["batch"].iterdir())
 
     assert run(1) == ["batch.csv"]

@@ -14,7 +14,8 @@ def test_profiles_load_and_differ() -> None:
     assert len(set(names.values())) == 3
     prod = load_settings("prod")
     assert prod.security.network_isolation and prod.security.inter_container_encryption
-    assert prod.parameters.max_test_mape == 0.10
+    assert prod.parameters.max_quality_metric == 0.10
+    assert prod.parameters.min_skill_vs_naive == 0.3
     assert prod.instances.training_type == "ml.m5.2xlarge"
     assert prod.instances.processing_type == "ml.m5.xlarge"  # from base.toml
 
@@ -36,6 +37,29 @@ def test_error_names_the_file(tmp_path: Path) -> None:
     )
 
 
+def test_a_config_file_from_anywhere_goes_over_the_profile(tmp_path: Path) -> None:
+    """Your own data's column names and thresholds, without editing the installed package;
+    the command line still wins."""
+    config = tmp_path / "my_shop.toml"
+    config.write_text(
+        '[data]\ndate_column = "day"\nseries_columns = ["shop", "sku"]\n'
+        'target_column = "units"\nknown_columns = []\n'
+        '[parameters]\nquality_metric = "mase"\nmax_quality_metric = 0.9\n'
+    )
+    settings = load_settings("prod", {"parameters": {"max_quality_metric": 0.8}}, config=config)
+    assert settings.data.series_columns == ("shop", "sku")
+    assert settings.data.known_columns == ()
+    assert settings.parameters.quality_metric == "mase"
+    assert settings.parameters.max_quality_metric == 0.8  # command line over the file
+    assert settings.instances.training_type == "ml.m5.2xlarge"  # the profile still applies
+    config.write_text('[data]\ntarget_colum = "units"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings("dev", config=config)
+    assert str(err.value).startswith(f"config file {config}: setting 'data.target_colum'")
+    with pytest.raises(SettingsError, match=r"--config .*nowhere.toml: no such file"):
+        load_settings("dev", config=tmp_path / "nowhere.toml")
+
+
 def test_unknown_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "base.toml").write_text((PROFILES_DIR / "base.toml").read_text())
     (tmp_path / "qa.toml").write_text('[instances]\ntrainng_type = "ml.m5.large"\n')
@@ -50,7 +74,11 @@ def test_unknown_key_is_refused(tmp_path: Path) -> None:
         ({"bucket": "192.168.1.1"}, "setting 'bucket'"),
         ({"role_arn": "arn:aws:iam::1:role/x"}, "setting 'role_arn'"),
         ({"instances": {"training_type": "m5.large"}}, "setting 'instances.training_type'"),
-        ({"parameters": {"max_test_mape": -0.1}}, "setting 'parameters.max_test_mape'"),
+        ({"parameters": {"max_quality_metric": -0.1}}, "setting 'parameters.max_quality_metric'"),
+        (
+            {"parameters": {"quality_metric": "accuracy"}},
+            "setting 'parameters.quality_metric': 'accuracy' is not one of",
+        ),
         (
             {"parameters": {"model_approval_status": "Yes"}},
             "setting 'parameters.model_approval_status'",

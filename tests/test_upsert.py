@@ -111,7 +111,7 @@ def test_start_with_overrides(aws: dict, capsys: pytest.CaptureFixture[str]) -> 
                 "--param",
                 "MaxDepth=6",
                 "--param",
-                "MaxTestMape=0.1",
+                "MaxQualityMetric=0.1",
                 "--param",
                 "ModelApprovalStatus=Approved",
             ]
@@ -122,7 +122,7 @@ def test_start_with_overrides(aws: dict, capsys: pytest.CaptureFixture[str]) -> 
     params = aws["sm"].list_pipeline_parameters_for_execution(PipelineExecutionArn=execution)
     assert {p["Name"]: p["Value"] for p in params["PipelineParameters"]} == {
         "MaxDepth": "6",
-        "MaxTestMape": "0.1",
+        "MaxQualityMetric": "0.1",
         "ModelApprovalStatus": "Approved",
     }
 
@@ -187,8 +187,12 @@ def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture
     [
         ("NoSuchThing=1", "--param NoSuchThing: no such parameter"),
         ("MaxDepth=deep", "--param MaxDepth='deep': expected an integer value"),
-        ("MaxTestMape=-1", "--param MaxTestMape=-1: out of range"),
+        ("MaxQualityMetric=-1", "--param MaxQualityMetric=-1: out of range"),
         ("ModelApprovalStatus=Maybe", "choose one of ['Approved', 'Rejected'"),
+        (
+            "QualityMetric=accuracy",
+            "--param QualityMetric='accuracy': choose one of ['wape', 'mase', 'mape', 'rmspe']",
+        ),
         ("MinImprovement=2", "--param MinImprovement=2: out of range [-1, 1]"),
         ("MaxDepth", "expected NAME=VALUE"),
         ("ValidationStartDate=garbage", "'garbage' is not a date like 2015-06-20, or 'auto'"),

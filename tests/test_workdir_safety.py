@@ -317,10 +317,10 @@ def test_six_runs_at_once_on_one_workdir_all_succeed(tmp_path: Path) -> None:
     ]
     results = run_at_once(argv, 6)
     assert {r["status"] for r in results} == {"Succeeded"}
-    versions = sorted(r["model_package"]["ModelPackageVersion"] for r in results)
-    assert versions == [1, 2, 3, 4, 5, 6]
+    # one artifact (the Prepare step is cached after the first): one version, whoever won
+    assert {r["model_package"]["ModelPackageVersion"] for r in results} == {1}
     stored = Registry(workdir / "registry").groups()["store-sales-forecast"]
-    assert [v["ModelPackageVersion"] for v in stored] == [1, 2, 3, 4, 5, 6]
+    assert [v["ModelPackageVersion"] for v in stored] == [1]
     for package in stored:  # every registered artifact exists and holds the whole input
         uri = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
         assert LocalS3(workdir / "s3").path(uri).read_text() == "29"

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 
-def definition_cache_key(profile: str) -> str:
+def definition_cache_key(profile: str, settings_json: str = "") -> str:
     """Everything that can change a built definition: this package's source and profiles,
-    the container code, the role from the environment, and the SDK version."""
+    the container code, the settings as loaded (a --config file's too), the role from the
+    environment, and the SDK version."""
     from pipelines.code_assets import code_assets
 
     package = Path(__file__).resolve().parent.parent  # pipelines/
@@ -29,19 +30,24 @@ def definition_cache_key(profile: str) -> str:
     for asset in code_assets().all():
         digest.update(asset.digest.encode())
     digest.update(profile.encode())
+    digest.update(settings_json.encode())
     digest.update(os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN", "").encode())
     digest.update(metadata.version("sagemaker").encode())
     return digest.hexdigest()[:32]
 
 
-def cached_definition(profile: str, workdir: Path) -> tuple[dict[str, Any], str, str]:
-    """The profile's definition, built once per change: building imports the SageMaker SDK
-    (about 5 s), which would otherwise dominate a cached re-run."""
+def cached_definition(
+    profile: str, workdir: Path, config: Path | None = None
+) -> tuple[dict[str, Any], str, str]:
+    """The profile's definition (with a --config file over it), built once per change:
+    building imports the SageMaker SDK (about 5 s), which would otherwise dominate a cached
+    re-run."""
     from pipelines.files import write_atomically
     from pipelines.settings import load_settings
 
-    settings = load_settings(profile)
-    path = workdir / "definitions" / f"{definition_cache_key(profile)}.json"
+    settings = load_settings(profile, config=config)
+    key = definition_cache_key(profile, settings.model_dump_json())
+    path = workdir / "definitions" / f"{key}.json"
     try:
         document = json.loads(path.read_text()) if path.is_file() else None
     except ValueError:

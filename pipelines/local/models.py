@@ -1,5 +1,6 @@
 """CreateModel and RegisterModel, emulated: models as JSON files under <workdir>/models/,
-versions in the embedded registry (registry.py).
+versions in the embedded registry (registry.py; an artifact identical to the latest version's
+is that version, not a new one).
 
 One deliberate difference from SageMaker: a created model is named after its content, so a
 re-run with nothing changed reuses it and its Transform step can hit the cache (SageMaker
@@ -15,7 +16,7 @@ from typing import Any
 from pipelines.files import write_atomically
 from pipelines.local.jobs import JobFailed
 from pipelines.local.registry import Registry
-from pipelines.local.storage import LocalS3
+from pipelines.local.storage import LocalS3, file_digest
 
 PACKAGE_PROPERTIES = (
     "ModelPackageArn",
@@ -23,6 +24,8 @@ PACKAGE_PROPERTIES = (
     "ModelPackageGroupName",
     "ModelApprovalStatus",
 )
+# not a SageMaker property: the runner's summary says when a model was registered before
+ALREADY_REGISTERED = "AlreadyRegistered"
 
 
 def _require(s3: LocalS3, uri: str, what: str) -> Path:
@@ -63,7 +66,7 @@ def register_model(
     if not group:
         raise JobFailed("only versioned model packages (a ModelPackageGroupName) are supported")
     container = args["InferenceSpecification"]["Containers"][0]
-    _require(s3, container["ModelDataUrl"], "model data")
+    artifact = _require(s3, container["ModelDataUrl"], "model data")
     metrics = {}
     statistics = args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics")
     if statistics:
@@ -74,6 +77,10 @@ def register_model(
         "ModelMetrics": args.get("ModelMetrics", {}),
         "ModelQualityStatistics": metrics,
         "PipelineExecutionId": execution_id,
+        "ModelDataDigest": file_digest(artifact),  # the same artifact is the same version
     }
     entry = registry.register(group, region, package)
-    return {k: entry[k] for k in PACKAGE_PROPERTIES}
+    properties = {k: entry[k] for k in PACKAGE_PROPERTIES}
+    if entry.get(ALREADY_REGISTERED):
+        properties[ALREADY_REGISTERED] = True
+    return properties

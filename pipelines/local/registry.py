@@ -45,13 +45,21 @@ class Registry:
         write_atomically(self.path, json.dumps(document, indent=2, sort_keys=True))
 
     def register(self, group: str, region: str, package: dict[str, Any]) -> dict[str, Any]:
-        """Add a version to `group` (created on first use); returns the new version."""
+        """Add a version to `group` (created on first use); returns the new version.
+
+        A package whose `ModelDataDigest` equals a version's (the same model artifact) is
+        that version again: it is returned (marked AlreadyRegistered) and nothing is added,
+        so re-running unchanged inputs does not fill the group with copies of one model."""
         status = package.get("ModelApprovalStatus") or "PendingManualApproval"
         if status not in APPROVAL_STATUSES:
             raise RegistryError(f"approval status {status!r} is not one of {APPROVAL_STATUSES}")
         with locked(self._lock_path):
             document = self._load()
             versions = document["groups"].setdefault(group, {"versions": []})["versions"]
+            digest = package.get("ModelDataDigest")
+            same = [v for v in versions if digest and v.get("ModelDataDigest") == digest]
+            if same:
+                return {**same[-1], "AlreadyRegistered": True}
             number = len(versions) + 1
             entry = {
                 "ModelPackageGroupName": group,

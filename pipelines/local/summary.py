@@ -77,10 +77,15 @@ def table(result: Any, champion: Any = None, accuracy: str | None = None) -> str
         ]
     if result.model_package:
         package = result.model_package
+        again = (
+            ": the same model artifact as this version, not registered again"
+            if package.get("AlreadyRegistered")
+            else ""
+        )
         lines += [
             "",
             f"registered: {package['ModelPackageGroupName']} version "
-            f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']})",
+            f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']}){again}",
         ]
     for path in result.predictions:
         lines.append(f"forecast: {path}")

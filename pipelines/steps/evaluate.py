@@ -64,14 +64,17 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: 
             contract.CHAMPION_INPUT_DIR,
             "--output-dir",
             contract.EVALUATION_DIR,
+            "--quality-metric",
+            ctx.params.quality_metric,
         ],
     )
     return ProcessingStep(
         name=contract.EVALUATE,
         display_name="Evaluate-On-Test-Window",
         description=(
-            "Scores the model on the held-out test window on the sales scale (MSE, RMSE, MAE, "
-            "R2, MAPE, WAPE, RMSPE) next to a naive weekday-mean baseline and the champion "
+            "Scores the back-test's model on the test window (the last observed days) on the "
+            "sales scale: WAPE, MASE, bias, MAPE and RMSPE over positive actuals, the P10-P90 "
+            "interval's coverage; next to a seasonal naive on the same rows and the champion "
             "(ChampionModelDataUri), if any; writes evaluation.json and plots."
         ),
         step_args=step_args,

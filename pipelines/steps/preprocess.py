@@ -42,6 +42,7 @@ def data_arguments(ctx: BuildContext) -> list[str]:
         args += ["--numeric-columns", ",".join(data.numeric_columns)]
     if data.ignore_columns:
         args += ["--ignore-columns", ",".join(data.ignore_columns)]
+    args += ["--known-columns", ",".join(data.known_columns)]
     if ctx.settings.forecast.zero_means_closed:
         args.append("--zero-means-closed")
     return args

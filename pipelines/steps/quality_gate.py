@@ -1,4 +1,5 @@
-"""The two gates on evaluation.json: CheckQuality (the absolute thresholds) and, inside it,
+"""The two gates on evaluation.json: CheckQuality (the chosen metric's threshold and the
+skill over the seasonal naive) and, inside it,
 CheckChampion (beat the latest Approved model by MinImprovement). Each has its own FailStep,
 so a failed execution says which rule stopped it and by how much."""
 
@@ -24,19 +25,21 @@ def build_fail_step(ctx: BuildContext, report: Any) -> Any:
     return FailStep(
         name=contract.FAIL,
         display_name="Fail-Below-Quality-Bar",
-        description="Stops the execution: the model did not meet the metric thresholds.",
+        description="Stops the execution: the back-test did not meet the quality bar.",
         error_message=Join(
             on="",
             values=[
-                "Model not registered: test MAPE ",
-                metric(report, contract.MAPE_JSON_PATH),
-                " (threshold MaxTestMape ",
-                p.max_test_mape,
-                "), test RMSPE ",
-                metric(report, contract.RMSPE_JSON_PATH),
-                " (threshold MaxTestRmspe ",
-                p.max_test_rmspe,
-                "); both must be at or below their threshold.",
+                "Model not registered: back-test ",
+                metric(report, contract.QUALITY_METRIC_JSON_PATH),
+                " ",
+                metric(report, contract.QUALITY_VALUE_JSON_PATH),
+                " (threshold MaxQualityMetric ",
+                p.max_quality_metric,
+                "), skill vs the seasonal naive ",
+                metric(report, contract.QUALITY_SKILL_JSON_PATH),
+                " (minimum MinSkillVsNaive ",
+                p.min_skill_vs_naive,
+                "); both must hold.",
             ],
         ),
     )
@@ -45,7 +48,10 @@ def build_fail_step(ctx: BuildContext, report: Any) -> Any:
 def build_quality_gate(
     ctx: BuildContext, report: Any, if_steps: list[Any], else_steps: list[Any]
 ) -> Any:
-    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.core.workflow.conditions import (
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
     from sagemaker.mlops.workflow.condition_step import ConditionStep
 
     p = ctx.params
@@ -53,15 +59,16 @@ def build_quality_gate(
         name=contract.CHECK_QUALITY,
         display_name="Check-Model-Quality",
         description=(
-            "Passes when the test MAPE and RMSPE in evaluation.json are at or below the "
-            "MaxTestMape and MaxTestRmspe parameters."
+            "Passes when the back-test's QualityMetric in evaluation.json is at or below "
+            "MaxQualityMetric and its skill over the seasonal naive (1 - metric / naive's) "
+            "is at least MinSkillVsNaive."
         ),
         conditions=[
             ConditionLessThanOrEqualTo(
-                left=metric(report, contract.MAPE_JSON_PATH), right=p.max_test_mape
+                left=metric(report, contract.QUALITY_VALUE_JSON_PATH), right=p.max_quality_metric
             ),
-            ConditionLessThanOrEqualTo(
-                left=metric(report, contract.RMSPE_JSON_PATH), right=p.max_test_rmspe
+            ConditionGreaterThanOrEqualTo(
+                left=metric(report, contract.QUALITY_SKILL_JSON_PATH), right=p.min_skill_vs_naive
             ),
         ],
         if_steps=if_steps,
@@ -83,7 +90,7 @@ def build_champion_fail_step(ctx: BuildContext, report: Any) -> Any:
             values=[
                 "Model not registered: champion rule: ",
                 metric(report, contract.CHAMPION_SUMMARY_JSON_PATH),
-                "; relative MAPE improvement ",
+                "; relative improvement ",
                 metric(report, contract.CHAMPION_IMPROVEMENT_JSON_PATH),
                 " is below MinImprovement ",
                 ctx.params.min_improvement,
@@ -105,8 +112,9 @@ def build_champion_gate(ctx: BuildContext, report: Any, if_steps: list[Any]) -> 
         name=contract.CHECK_CHAMPION,
         display_name="Check-Against-Champion",
         description=(
-            "Passes when there is no approved champion, or when the model's test MAPE is "
-            "lower than the champion's by at least MinImprovement (relative; 0: as good)."
+            "Passes when there is no approved champion, or when the back-test's "
+            "QualityMetric is lower than the champion's by at least MinImprovement "
+            "(relative; 0: as good)."
         ),
         conditions=[
             ConditionOr(
