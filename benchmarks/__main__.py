@@ -20,6 +20,8 @@ NAMES = (
     "local_scale",
     "dry_run",
 )
+# run only when named: they need an optional extra (benchmarks/autogluon_vs.py: [autogluon])
+OPTIONAL = ("autogluon_vs",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names",
         nargs="*",
-        choices=[[], *NAMES],
+        choices=[[], *NAMES, *OPTIONAL],
         metavar="NAME",
-        help=f"benchmarks to run (default all): {', '.join(NAMES)}",
+        help=f"benchmarks to run (default all): {', '.join(NAMES)}; optional, run only "
+        f"when named: {', '.join(OPTIONAL)}",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, no targets")
     args = parser.parse_args(argv)

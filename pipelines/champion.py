@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PARAMETER = "ChampionModelDataUri"
+# the latest version of any status: a re-run whose trained model is its artifact registers
+# no copy (CheckAlreadyRegistered)
+REGISTERED_PARAMETER = "RegisteredModelDataUri"
 NO_CHAMPION_VALUES = ("", "none")  # what a person may type for "no champion"
 
 
@@ -27,19 +30,20 @@ class Champion:
         return f"version {self.version} ({self.arn}), model data {self.model_data_uri}"
 
 
-def latest_approved_in_sagemaker(sm: Any, group: str) -> Champion | None:
-    """The newest Approved package of `group` in SageMaker's registry (None: none yet, or no
-    such group)."""
+def latest_in_sagemaker(sm: Any, group: str, status: str | None = None) -> Champion | None:
+    """The newest package of `group` (of approval `status`, or any) in SageMaker's registry
+    (None: none yet, or no such group)."""
     from botocore.exceptions import ClientError
 
+    query: dict[str, Any] = {"ModelApprovalStatus": status} if status else {}
     try:
         listed = sm.list_model_packages(
             ModelPackageGroupName=group,
-            ModelApprovalStatus="Approved",
             ModelPackageType="Versioned",
             SortBy="CreationTime",
             SortOrder="Descending",
             MaxResults=1,
+            **query,
         )["ModelPackageSummaryList"]
     except ClientError as exc:
         # a group that does not exist yet has no champion; anything else is reported
@@ -56,9 +60,14 @@ def latest_approved_in_sagemaker(sm: Any, group: str) -> Champion | None:
     )
 
 
-def latest_approved_locally(groups: dict[str, list[dict[str, Any]]], group: str) -> Champion | None:
-    """The same lookup in the local runner's embedded registry."""
-    approved = [v for v in groups.get(group, []) if v["ModelApprovalStatus"] == "Approved"]
+def latest_locally(
+    groups: dict[str, list[dict[str, Any]]], group: str, status: str | None = None
+) -> Champion | None:
+    """The newest version of `group` (of approval `status`, or any) in the embedded
+    registry."""
+    approved = [
+        v for v in groups.get(group, []) if status is None or v["ModelApprovalStatus"] == status
+    ]
     if not approved:
         return None
     latest = max(approved, key=lambda v: int(v["ModelPackageVersion"]))
@@ -88,21 +97,25 @@ def registered_group(definition: dict[str, Any]) -> str | None:
 
 
 def fill_champion(
-    declared: list[dict[str, Any]], overrides: dict[str, Any], find: Callable[[], Champion | None]
+    declared: list[dict[str, Any]],
+    overrides: dict[str, Any],
+    find: Callable[[], Champion | None],
+    parameter: str = PARAMETER,
 ) -> tuple[dict[str, Any], Champion | None]:
-    """Overrides with ChampionModelDataUri set from `find()`, unless the definition has no
-    such parameter or the person gave one; "" or "none" mean the default (no champion).
+    """Overrides with `parameter` (ChampionModelDataUri, or RegisteredModelDataUri) set to
+    the model data of the version `find()` returns, unless the definition has no such
+    parameter or the person gave one; "" or "none" mean the default (no model).
 
-    Returns the overrides to start the run with and the champion used (None: none).
+    Returns the overrides to start the run with and the version used (None: none).
     """
-    if PARAMETER not in {p["Name"] for p in declared}:
+    if parameter not in {p["Name"] for p in declared}:
         return overrides, None
-    given = overrides.get(PARAMETER)
+    given = overrides.get(parameter)
     if given is not None:
         if str(given).strip().lower() in NO_CHAMPION_VALUES:
-            return {k: v for k, v in overrides.items() if k != PARAMETER}, None
+            return {k: v for k, v in overrides.items() if k != parameter}, None
         return overrides, None
     champion = find()
     if champion is None:
         return overrides, None
-    return {**overrides, PARAMETER: champion.model_data_uri}, champion
+    return {**overrides, parameter: champion.model_data_uri}, champion

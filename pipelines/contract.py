@@ -22,6 +22,7 @@ MONITOR_DRIFT = "MonitorDrift"
 CHECK_DRIFT = "CheckDrift"
 DRIFT_FAIL = "SevereDrift"
 CHECK_CHAMPION_URI = "CheckChampionUri"
+CHECK_REGISTERED = "CheckAlreadyRegistered"
 CHAMPION_URI_FAIL = "ChampionUriNotAModel"
 
 # Container paths inside processing jobs (the SageMaker convention under /opt/ml/processing).

@@ -42,6 +42,7 @@ class PipelineParameters:
     fail_on_severe_drift: Any
     champion_model_data_uri: Any
     min_improvement: Any
+    registered_model_data_uri: Any
 
     def all(self) -> list[Any]:
         """In the order Studio lists them."""
@@ -125,6 +126,8 @@ def build_parameters(settings: Settings) -> PipelineParameters:
             "ChampionModelDataUri", default_value=code_assets().no_champion.s3_uri(settings.s3_root)
         ),
         min_improvement=ParameterFloat("MinImprovement", default_value=p.min_improvement),
+        # the latest version's artifact: a cached re-run's model registers no copy of it
+        registered_model_data_uri=ParameterString("RegisteredModelDataUri", default_value="none"),
     )
 
 
@@ -163,7 +166,8 @@ INSTANCE_SHAPES: dict[str, str] = {
     "TransformInstanceType": "TransformInstanceType",
 }
 DATES = ("ValidationStartDate", "TestStartDate")  # "auto" or YYYY-MM-DD
-NO_VALUE_ALLOWED = {"ChampionModelDataUri": ("", "none")}  # what a person may type for "none"
+# what a person may type for "none"
+NO_VALUE_ALLOWED = {"ChampionModelDataUri": ("", "none"), "RegisteredModelDataUri": ("", "none")}
 
 
 def text_value_problem(name: str, text: str) -> str | None:

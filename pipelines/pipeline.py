@@ -36,7 +36,11 @@ def build_pipeline(
     from pipelines.steps.common import BuildContext
     from pipelines.steps.drift import build_drift_gate, build_monitor_step, drift_property_file
     from pipelines.steps.evaluate import build_evaluate_step, evaluation_property_file
-    from pipelines.steps.model import build_create_model_step, build_register_step
+    from pipelines.steps.model import (
+        build_create_model_step,
+        build_register_step,
+        build_registered_gate,
+    )
     from pipelines.steps.preprocess import build_preprocess_step
     from pipelines.steps.quality_gate import (
         build_champion_gate,
@@ -72,7 +76,11 @@ def build_pipeline(
     monitor = build_monitor_step(ctx, preprocess, drift_report)
     # Every gate that can fail the execution (quality, champion, drift) comes before
     # RegisterModel: a run that ends Failed has registered nothing.
-    register = [build_register_step(ctx, preprocess, train, evaluate)] if ctx.register_model else []
+    register = (
+        [build_registered_gate(ctx, train, build_register_step(ctx, preprocess, train, evaluate))]
+        if ctx.register_model
+        else []
+    )
     create_model = build_create_model_step(ctx, train, after=register)
     transform = build_batch_transform_step(ctx, preprocess, create_model)
     drift_gate = build_drift_gate(ctx, drift_report, if_steps=[*register, create_model, transform])

@@ -23,7 +23,7 @@ from typing import Any
 
 from pipelines.demo_data import DemoDataMissing
 from pipelines.local.definitions import cached_definition
-from pipelines.local.summary import table
+from pipelines.local.summary import already_registered, table
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
 from pipelines.version import add_version_flag
 
@@ -182,19 +182,31 @@ def accuracy_after_the_fact(
 
 def local_champion(
     definition: dict[str, Any], overrides: dict[str, Any], workdir: Path
-) -> tuple[dict[str, Any], Any]:
-    """Fill ChampionModelDataUri from the embedded registry: the latest Approved version of
-    the group the definition registers into (pipelines/champion.py)."""
-    from pipelines.champion import fill_champion, latest_approved_locally, registered_group
+) -> tuple[dict[str, Any], Any, Any]:
+    """Fill ChampionModelDataUri and RegisteredModelDataUri from the embedded registry: the
+    latest Approved version and the latest version of the group the definition registers
+    into (pipelines/champion.py). Returns (overrides, champion, latest version)."""
+    from pipelines.champion import (
+        REGISTERED_PARAMETER,
+        fill_champion,
+        latest_locally,
+        registered_group,
+    )
     from pipelines.local.registry import Registry
 
     group = registered_group(definition)
     groups = Registry(workdir / "registry").groups
-    return fill_champion(
-        definition.get("Parameters", []),
-        overrides,
-        lambda: latest_approved_locally(groups(), group) if group else None,
+    declared = definition.get("Parameters", [])
+    overrides, champion = fill_champion(
+        declared, overrides, lambda: latest_locally(groups(), group, "Approved") if group else None
     )
+    overrides, latest = fill_champion(
+        declared,
+        overrides,
+        lambda: latest_locally(groups(), group) if group else None,
+        REGISTERED_PARAMETER,
+    )
+    return overrides, champion, latest
 
 
 def run_local(args: argparse.Namespace) -> int:
@@ -216,7 +228,7 @@ def run_local(args: argparse.Namespace) -> int:
                 args.profile, args.workdir.resolve(), args.config
             )
         overrides = coerce_overrides(definition.get("Parameters", []), args.param)
-        overrides, champion = local_champion(definition, overrides, args.workdir.resolve())
+        overrides, champion, latest = local_champion(definition, overrides, args.workdir.resolve())
         started = time.perf_counter()
 
         def progress(line: str) -> None:
@@ -273,10 +285,12 @@ def run_local(args: argparse.Namespace) -> int:
             **result.as_json(),
             "champion": asdict(champion) if champion else None,
             "accuracy_after_the_fact": accuracy,
+            # the version whose artifact this run trained again (nothing registered)
+            "already_registered": asdict(latest) if already_registered(result, latest) else None,
         }
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(table(result, champion, describe(accuracy) if accuracy else None))
+        sys.stdout.write(table(result, champion, describe(accuracy) if accuracy else None, latest))
     return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
 
 

@@ -320,12 +320,16 @@ def run(args: argparse.Namespace) -> int:
     print(arn)
     if not args.start:
         return EXIT_OK
-    from pipelines.champion import fill_champion, latest_approved_in_sagemaker
+    from pipelines.champion import REGISTERED_PARAMETER, fill_champion, latest_in_sagemaker
 
+    declared = json.loads(text)["Parameters"]
+    group = settings.model_package_group
     overrides, champion = fill_champion(
-        json.loads(text)["Parameters"],
-        overrides,
-        lambda: latest_approved_in_sagemaker(sm, settings.model_package_group),
+        declared, overrides, lambda: latest_in_sagemaker(sm, group, "Approved")
+    )
+    # the latest version of any status: a model served from the step cache is not a new one
+    overrides, _ = fill_champion(
+        declared, overrides, lambda: latest_in_sagemaker(sm, group), REGISTERED_PARAMETER
     )
     print(
         f"champion: {champion.describe()}"

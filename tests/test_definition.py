@@ -60,14 +60,27 @@ def test_steps_types_and_order(dev_definition: dict) -> None:
         ("CheckDrift", "Condition")
     ]
     # every gate that can fail the execution comes first: a Failed run registered nothing;
-    # then the user's shape, RegisterModel -> CreateModel -> BatchTransform
+    # then the user's shape, RegisterModel -> CreateModel -> BatchTransform, with the
+    # registration left out when the trained model is the latest version's very artifact
     drift_gate = champion_gate["IfSteps"][0]["Arguments"]
     assert [(s["Name"], s["Type"]) for s in drift_gate["IfSteps"]] == [
-        ("RegisterModel", "RegisterModel"),
+        ("CheckAlreadyRegistered", "Condition"),
         ("CreateModel", "Model"),
         ("BatchTransform", "Transform"),
     ]
-    assert drift_gate["IfSteps"][1]["DependsOn"] == ["RegisterModel"]
+    registered = drift_gate["IfSteps"][0]["Arguments"]
+    assert registered["Conditions"] == [
+        {
+            "Type": "Equals",
+            "LeftValue": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"},
+            "RightValue": {"Get": "Parameters.RegisteredModelDataUri"},
+        }
+    ]
+    assert registered["IfSteps"] == []
+    assert [(s["Name"], s["Type"]) for s in registered["ElseSteps"]] == [
+        ("RegisterModel", "RegisterModel")
+    ]
+    assert drift_gate["IfSteps"][1]["DependsOn"] == ["CheckAlreadyRegistered"]
     assert [(s["Name"], s["Type"]) for s in drift_gate["ElseSteps"]] == [("SevereDrift", "Fail")]
 
 
@@ -494,6 +507,7 @@ def test_contract_step_names(dev_definition: dict) -> None:
         contract.TRAIN,
         contract.EVALUATE,
         contract.CHECK_QUALITY,
+        contract.CHECK_REGISTERED,
         contract.REGISTER_MODEL,
         contract.CREATE_MODEL,
         contract.BATCH_TRANSFORM,

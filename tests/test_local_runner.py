@@ -73,6 +73,7 @@ def test_first_run_succeeds_registers_and_forecasts(
         "ModelQualityFail": ("Skipped", None),
         "MonitorDrift": ("Succeeded", False),
         "CheckDrift": ("Succeeded", None),
+        "CheckAlreadyRegistered": ("Succeeded", None),
         "SevereDrift": ("Skipped", None),
         "CheckChampion": ("Succeeded", None),
         "ChampionNotBeaten": ("Skipped", None),
@@ -121,9 +122,14 @@ def test_second_run_hits_the_cache_and_registers_no_copy(
         if n in ("Preprocess", "Train", "Evaluate", "BatchTransform")
     }
     assert jobs == {n: ("Succeeded", True) for n in jobs}
-    # the same model artifact: it is version 1 again, not a second version
-    assert result["model_package"]["ModelPackageVersion"] == 1
-    assert result["model_package"]["AlreadyRegistered"] is True
+    # Train from the cache: the artifact of version 1 (RegisteredModelDataUri, filled from
+    # the registry), so CheckAlreadyRegistered leaves RegisterModel out
+    got = statuses(result)
+    assert got["CheckAlreadyRegistered"] == ("Succeeded", None)
+    assert got["RegisterModel"] == ("Skipped", None)
+    assert got["BatchTransform"] == ("Succeeded", True)
+    assert result["model_package"] is None
+    assert result["already_registered"]["version"] == 1
     assert run.main(["registry", "--workdir", str(workdir), "list"]) == 0
     listing = capsys.readouterr().out
     assert "version 1" in listing and "version 2" not in listing
@@ -150,8 +156,7 @@ def test_six_cached_runs_at_once_on_one_workdir(
     for result in results:
         jobs = {s["name"]: s["cache_hit"] for s in result["steps"] if s["cache_hit"] is not None}
         assert set(jobs.values()) == {True}, jobs
-    versions = {r["model_package"]["ModelPackageVersion"] for r in results}
-    assert versions == {before}
+    assert {r["already_registered"]["version"] for r in results} == {before}
     stored = json.loads((shared / "registry" / "registry.json").read_text())
     group = stored["groups"]["store-sales-forecast"]["versions"]
     assert [v["ModelPackageVersion"] for v in group] == list(range(1, before + 1))
@@ -259,6 +264,8 @@ def test_table_output(
     )
     out = capsys.readouterr()
     assert "Pipeline execution local-" in out.out and ": Succeeded in" in out.out
+    # the latest version is the MaxDepth=6 model: RegisterModel runs and the registry
+    # recognises version 1's artifact
     assert "MAPE" in out.out and "registered: store-sales-forecast version 1" in out.out
     assert "the same model artifact as this version, not registered again" in out.out
     assert "forecast: " in out.out
@@ -318,8 +325,10 @@ def test_champion_rule_registers_a_model_at_least_as_good(
     assert code == 0, result["failure_reason"]
     champion = result["evaluation"]["champion"]
     assert champion["improvement"] == 0.0 and champion["summary"].endswith("as good")
-    # the champion itself, retrained from the cache: identical, so no new version
+    # the champion itself, retrained from the cache: the latest version is the MaxDepth=6
+    # model, so RegisterModel runs, and the registry finds the artifact is version 1's
     assert result["model_package"]["ModelPackageVersion"] == 1
+    assert result["model_package"]["AlreadyRegistered"] is True
     # demanding a 5% improvement refuses the very same model
     code, result = run_json(definition_file, workdir, capsys, "--param", "MinImprovement=0.05")
     assert code == 1

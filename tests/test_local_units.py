@@ -141,8 +141,10 @@ def test_plan_dependencies(dev_definition: dict) -> None:
     assert steps["CheckChampion"].branch == ("CheckQuality", True)
     assert steps["MonitorDrift"].deps == {"Preprocess"}  # beside Train
     assert steps["CheckDrift"].deps == {"MonitorDrift", "CheckChampion"}
-    assert steps["RegisterModel"].branch == ("CheckDrift", True)
-    assert steps["CreateModel"].deps == {"Train", "RegisterModel", "CheckDrift"}
+    assert steps["CheckAlreadyRegistered"].branch == ("CheckDrift", True)
+    assert steps["CheckAlreadyRegistered"].deps == {"Train", "CheckDrift"}
+    assert steps["RegisterModel"].branch == ("CheckAlreadyRegistered", False)
+    assert steps["CreateModel"].deps == {"Train", "CheckAlreadyRegistered", "CheckDrift"}
     assert steps["BatchTransform"].deps == {"Preprocess", "CreateModel", "CheckDrift"}
     assert steps["ModelQualityFail"].branch == ("CheckQuality", False)
     assert steps["ChampionNotBeaten"].branch == ("CheckChampion", False)

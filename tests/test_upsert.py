@@ -165,16 +165,24 @@ def test_start_passes_the_latest_approved_version_as_champion(
     register(sm, "PendingManualApproval", "s3://models/v3/model.tar.gz")
     register(sm, "Rejected", "s3://models/v4/model.tar.gz")
     params, err = started_parameters(aws, capsys)
-    assert params == {"ChampionModelDataUri": "s3://models/v2/model.tar.gz"}
+    # the champion is the latest Approved; the latest of any status (Rejected v4) is what a
+    # model served from the step cache would be a copy of
+    assert params == {
+        "ChampionModelDataUri": "s3://models/v2/model.tar.gz",
+        "RegisteredModelDataUri": "s3://models/v4/model.tar.gz",
+    }
     assert f"champion: version 2 ({second})" in err
 
     # the person's choice wins; "none" means the default (the no-champion marker)
     params, _ = started_parameters(
         aws, capsys, "--param", "ChampionModelDataUri=s3://models/v1/model.tar.gz"
     )
-    assert params == {"ChampionModelDataUri": "s3://models/v1/model.tar.gz"}
+    assert params == {
+        "ChampionModelDataUri": "s3://models/v1/model.tar.gz",
+        "RegisteredModelDataUri": "s3://models/v4/model.tar.gz",
+    }
     params, _ = started_parameters(aws, capsys, "--param", "ChampionModelDataUri=none")
-    assert params == {}
+    assert params == {"RegisteredModelDataUri": "s3://models/v4/model.tar.gz"}
 
 
 def test_start_and_wait_reports_success(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:

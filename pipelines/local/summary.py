@@ -18,7 +18,23 @@ ROWS = (
 )
 
 
-def table(result: Any, champion: Any = None, accuracy: str | None = None) -> str:
+def already_registered(result: Any, latest: Any) -> bool:
+    """Whether the run trained the very artifact of `latest` (the group's latest version),
+    so that CheckAlreadyRegistered left RegisterModel out."""
+    status = {s.name: s.status for s in result.steps}
+    return (
+        latest is not None
+        and result.status == "Succeeded"
+        and status.get("CheckAlreadyRegistered") == "Succeeded"
+        and status.get("RegisterModel") == "Skipped"
+    )
+
+
+def table(
+    result: Any, champion: Any = None, accuracy: str | None = None, latest: Any = None
+) -> str:
+    """The summary; `latest` is the group's latest version before the run (what
+    RegisteredModelDataUri was filled with)."""
     lines = [
         f"Pipeline execution {result.execution_id}: {result.status} in {result.seconds:.1f}s",
         "",
@@ -86,6 +102,12 @@ def table(result: Any, champion: Any = None, accuracy: str | None = None) -> str
             "",
             f"registered: {package['ModelPackageGroupName']} version "
             f"{package['ModelPackageVersion']} ({package['ModelApprovalStatus']}){again}",
+        ]
+    if already_registered(result, latest):
+        lines += [
+            "",
+            f"registered: nothing new: the trained model is version {latest.version}'s "
+            "artifact (from the step cache)",
         ]
     for path in result.predictions:
         lines.append(f"forecast: {path}")

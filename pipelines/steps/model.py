@@ -93,8 +93,33 @@ def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate
     )
 
 
+def build_registered_gate(ctx: BuildContext, train: Any, register: Any) -> Any:
+    """CheckAlreadyRegistered: RegisterModel runs unless the trained model is the very
+    artifact the group's latest version holds (RegisteredModelDataUri). A re-run with
+    unchanged inputs takes Train from the step cache, with the same artifact URI, and would
+    otherwise add a copy of that version on every run. (Equals with RegisterModel in the
+    else branch: the published definition schema has no Not condition.)"""
+    from sagemaker.core.workflow.conditions import ConditionEquals
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+
+    return ConditionStep(
+        name=contract.CHECK_REGISTERED,
+        display_name="Check-Model-Already-Registered",
+        description="Registers the model unless it is the artifact of the latest version "
+        "(RegisteredModelDataUri), which a re-run served from the step cache trains again.",
+        conditions=[
+            ConditionEquals(
+                left=train.properties.ModelArtifacts.S3ModelArtifacts,
+                right=ctx.params.registered_model_data_uri,
+            )
+        ],
+        if_steps=[],
+        else_steps=[register],
+    )
+
+
 def build_create_model_step(ctx: BuildContext, train: Any, after: list[Any]) -> Any:
-    """CreateModel, after `after` (RegisterModel: the version exists before it forecasts)."""
+    """CreateModel, after `after` (the registration check: the forecast follows it)."""
     from sagemaker.mlops.workflow.model_step import ModelStep
 
     return ModelStep(
