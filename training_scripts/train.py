@@ -3,8 +3,13 @@
 The SageMaker training toolkit runs `python train.py --num_round 1000 --max_depth 8 ...` with
 the channels in SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION and the model directory in
 SM_MODEL_DIR; the same command works from a shell with explicit `--train`, `--validation` and
-`--model-dir`. The model is saved in XGBoost's own UBJSON format next to the feature schema
-that inference enforces. Metric lines (`validation-mape=...`) are what the pipeline's metric
+`--model-dir`. Two models come out of one setting: the back-test's (early stopping on the
+validation window, then optionally refit on train + validation; under backtest/, what
+Evaluate scores) and the forecast's (the same tree count refit on all history up to the
+forecast origin, from the train channel's history.parquet; at the top, what is registered
+and served), with the forecast interval fitted on the early-stopped model's validation
+errors. Models are saved in XGBoost's own UBJSON format next to the feature schema that
+inference enforces. Metric lines (`validation-mape=...`) are what the pipeline's metric
 definitions parse from the log.
 """
 
