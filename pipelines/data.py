@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
+from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError, add_config_flag
 from pipelines.version import add_version_flag
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -139,13 +139,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_PROFILE,
         help=f"settings profile for region and column names: {', '.join(PROFILES)}",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="a TOML file of the profile's keys over the profile (your data's column names, "
-        "for `predictions`)",
-    )
+    add_config_flag(parser)
     parser.add_argument("--region", help="AWS region (else the profile's)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(

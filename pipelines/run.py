@@ -24,7 +24,7 @@ from typing import Any
 from pipelines.demo_data import DemoDataMissing
 from pipelines.local.definitions import cached_definition
 from pipelines.local.summary import already_registered, table
-from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError
+from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError, add_config_flag
 from pipelines.version import add_version_flag
 
 DEFAULT_WORKDIR = Path(".forecast-local")
@@ -54,13 +54,7 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         default=DEFAULT_PROFILE,
         help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="a TOML file of the profile's keys (your data's columns, names, thresholds) "
-        "over the profile",
-    )
+    add_config_flag(parser)
     parser.add_argument(
         "--definition",
         type=Path,

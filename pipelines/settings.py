@@ -7,6 +7,7 @@ file it came from.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import tomllib
@@ -39,6 +40,23 @@ class SettingsError(ValueError):
 def _refuse(problem: str | None) -> None:
     if problem:
         raise ValueError(problem)
+
+
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {list(allowed)}")
+    return value
+
+
+def add_config_flag(parser: argparse.ArgumentParser) -> None:
+    """`--config FILE` for every CLI that loads settings (load_settings(config=...))."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file of the profile's keys (your data's columns, names, thresholds), "
+        "laid over the profile",
+    )
 
 
 class _Frozen(BaseModel):
@@ -96,16 +114,12 @@ class ParameterDefaults(_Frozen):
     @field_validator("quality_metric")
     @classmethod
     def _metric(cls, value: str) -> str:
-        if value not in QUALITY_METRICS:
-            raise ValueError(f"{value!r} is not one of {list(QUALITY_METRICS)}")
-        return value
+        return _one_of(value, QUALITY_METRICS)
 
     @field_validator("model_approval_status")
     @classmethod
     def _approval(cls, value: str) -> str:
-        if value not in _APPROVAL:
-            raise ValueError(f"{value!r} is not one of {list(_APPROVAL)}")
-        return value
+        return _one_of(value, _APPROVAL)
 
     @field_validator("validation_start_date", "test_start_date")
     @classmethod
@@ -160,9 +174,7 @@ class Forecast(_Frozen):
     @field_validator("objective")
     @classmethod
     def _objective(cls, value: str) -> str:
-        if value not in OBJECTIVES:
-            raise ValueError(f"{value!r} is not one of {list(OBJECTIVES)}")
-        return value
+        return _one_of(value, OBJECTIVES)
 
     @property
     def columns(self) -> tuple[str, str, str]:

@@ -19,7 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.settings import DEFAULT_PROFILE, PROFILES, ROLE_ENV, Settings, SettingsError
+from pipelines.settings import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    ROLE_ENV,
+    Settings,
+    SettingsError,
+    add_config_flag,
+)
 from pipelines.version import add_version_flag
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -40,13 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_PROFILE,
         help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="a TOML file of the profile's keys (your data's columns, names, thresholds) "
-        "over the profile",
-    )
+    add_config_flag(parser)
     parser.add_argument("--role-arn", help=f"execution role (else the profile or ${ROLE_ENV})")
     parser.add_argument("--region", help="AWS region (else the profile's)")
     parser.add_argument("--bucket", help="S3 bucket for code, data and outputs")

@@ -81,6 +81,12 @@ def test_hyperparameter_defaults_agree_with_the_profile() -> None:
         "interval_high": settings.forecast.interval[1],
     }
     assert train.OBJECTIVES == settings_module.OBJECTIVES
+    # the gate's metrics, and the forecast's column names the container writes and the
+    # pipeline reads back (Batch Transform's output, pipelines.data predictions)
+    assert evaluate.QUALITY_METRICS == contract.QUALITY_METRICS
+    low, high = settings.forecast.interval
+    names = tuple(inference.quantile_name(level) for level in (low, 0.5, high))
+    assert names == settings.forecast.columns == ("p10", "p50", "p90")
 
 
 def test_metric_regexes_match_what_train_prints() -> None:
