@@ -52,6 +52,11 @@ def explain(exc: BaseException, offline_hint: str = "") -> str | None:
             return f"the AWS credentials have expired ({operation}): refresh them and retry"
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return f"access denied on {operation}: {message}"
+        if code in ("ResourceLimitExceeded", "LimitExceededException"):
+            return (
+                f"a service quota is reached on {operation}: {message}; ask for an increase in "
+                "the Service Quotas console"
+            )
         if code in (
             "ThrottlingException",
             "Throttling",

@@ -21,10 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError, add_config_flag
+from pipelines.cli import EXIT_OK
+from pipelines.settings import DEFAULT_PROFILE, PROFILES, add_config_flag
 from pipelines.version import add_version_flag
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class DataCommandError(ValueError):
@@ -162,61 +161,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def command(args: argparse.Namespace) -> int:
     from pipelines import aws
-    from pipelines.demo_data import ACTUALS_FILE, HOLDOUT_DAYS, DemoDataMissing, copy_rossmann
+    from pipelines.demo_data import ACTUALS_FILE, HOLDOUT_DAYS, copy_rossmann
     from pipelines.settings import load_settings
 
-    try:
-        if args.command == "demo":
-            path = copy_rossmann(args.folder)
-            print(
-                f"the last {HOLDOUT_DAYS} days' sales are held back as the future to forecast; "
-                f"their actuals are in {path.with_name(ACTUALS_FILE)}",
-                file=sys.stderr,
-            )
-            print(path)
-            return EXIT_OK
-        settings = load_settings(args.profile, {"region": args.region}, config=args.config)
-        session = aws.session(settings.region)
-        if args.command == "stage":
-            uri = check_s3_uri(args.uri)
-            check_stage_target(uri, settings.s3_root)
-            frame = read_source(args.source)
-            paths = stage(frame, uri, session, replace=args.replace)
-            print(
-                f"staged {len(frame)} rows in {len(paths)} Parquet object(s) under {uri}",
-                file=sys.stderr,
-            )
-            print(uri)
-            return EXIT_OK
-        data = settings.data
-        keys = [*data.series_columns, data.date_column]
-        table = predictions(check_s3_uri(args.uri), keys, list(settings.forecast.columns), session)
-        if args.output is None:
-            table.to_csv(sys.stdout, index=False)
-        elif args.output.suffix == ".parquet":
-            table.to_parquet(args.output, index=False)
-        else:
-            table.to_csv(args.output, index=False)
+    if args.command == "demo":
+        path = copy_rossmann(args.folder)
         print(
-            f"{len(table)} forecasts" + (f" written to {args.output}" if args.output else ""),
+            f"the last {HOLDOUT_DAYS} days' sales are held back as the future to forecast; "
+            f"their actuals are in {path.with_name(ACTUALS_FILE)}",
             file=sys.stderr,
         )
+        print(path)
         return EXIT_OK
-    except (DataCommandError, SettingsError, DemoDataMissing) as exc:
-        print(f"data: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:  # a local folder or --output that cannot be written
-        print(f"data: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:
-        message = aws.explain(exc)
-        if message is None:
-            raise
-        print(f"data: error: {message}", file=sys.stderr)
-        return EXIT_FAILED
+    settings = load_settings(args.profile, {"region": args.region}, config=args.config)
+    session = aws.session(settings.region)
+    if args.command == "stage":
+        uri = check_s3_uri(args.uri)
+        check_stage_target(uri, settings.s3_root)
+        frame = read_source(args.source)
+        paths = stage(frame, uri, session, replace=args.replace)
+        print(
+            f"staged {len(frame)} rows in {len(paths)} Parquet object(s) under {uri}",
+            file=sys.stderr,
+        )
+        print(uri)
+        return EXIT_OK
+    data = settings.data
+    keys = [*data.series_columns, data.date_column]
+    table = predictions(check_s3_uri(args.uri), keys, list(settings.forecast.columns), session)
+    if args.output is None:
+        table.to_csv(sys.stdout, index=False)
+    elif args.output.suffix == ".parquet":
+        table.to_parquet(args.output, index=False)
+    else:
+        table.to_csv(args.output, index=False)
+    print(
+        f"{len(table)} forecasts" + (f" written to {args.output}" if args.output else ""),
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from pipelines import cli
+    from pipelines.demo_data import DemoDataMissing
+
+    return cli.run("data", lambda: command(args), usage=(DataCommandError, DemoDataMissing))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python -m pipelines.iam execution-role --profile prod --role-arn arn:aws:iam::<acct>:role/<name>
     python -m pipelines.iam publisher --profile prod --role-arn ...
+    python -m pipelines.iam deployer --profile prod --role-arn ...
 
 `execution-role` is the policy for the role the pipeline and its jobs run as: S3 scoped to the
 profile's bucket and prefix, SageMaker actions scoped to the job, model and model-package
@@ -11,6 +12,8 @@ passing itself (only itself) to SageMaker, and KMS / VPC permissions only when t
 sets them.
 `publisher` is the policy for whoever runs `python -m pipelines.upsert`: stage code,
 create/update/start this one pipeline, pass the execution role.
+`deployer` is the policy for whoever runs `python -m pipelines.deploy` (and its smoke test):
+this endpoint, its models, configs, alarm and auto-scaling, and the served group's versions.
 Both print one IAM policy document (JSON) on stdout.
 """
 
@@ -262,6 +265,113 @@ def publisher_policy(settings: Settings) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def deployer_policy(settings: Settings) -> dict[str, Any]:
+    """The policy for whoever runs `python -m pipelines.deploy` for this profile: read the
+    served group's versions, create and delete this endpoint's models and configs (named
+    <endpoint>-v*), create, update, invoke and delete this endpoint, its 5xx alarm and its
+    auto-scaling, and pass the execution role to SageMaker."""
+    partition, account = _role_parts(settings)
+    sm = f"arn:{partition}:sagemaker:{settings.region}:{account}"
+    name = settings.endpoint_name.lower()
+    group = settings.served_group.lower()
+    statements: list[dict[str, Any]] = [
+        {
+            # List* actions take no resource type: they can only be granted on "*"
+            "Sid": "ListVersionsModelsAndConfigs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:ListModelPackages",
+                "sagemaker:ListModels",
+                "sagemaker:ListEndpointConfigs",
+            ],
+            "Resource": ["*"],
+        },
+        {
+            "Sid": "ReadServedVersions",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModelPackage"],
+            "Resource": [f"{sm}:model-package/{group}/*"],
+        },
+        {
+            "Sid": "OwnModelsAndConfigs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:AddTags",
+            ],
+            "Resource": [f"{sm}:model/{name}-v*", f"{sm}:endpoint-config/{name}-v*"],
+        },
+        {
+            "Sid": "OwnEndpoint",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:InvokeEndpoint",
+                "sagemaker:AddTags",
+            ],
+            "Resource": [f"{sm}:endpoint/{name}"],
+        },
+        {
+            "Sid": "RollbackAlarm",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:TagResource",
+            ],
+            "Resource": [
+                f"arn:{partition}:cloudwatch:{settings.region}:{account}:alarm:"
+                f"{settings.endpoint_name}-5xx-errors"
+            ],
+        },
+        {
+            # Application Auto Scaling's actions take no SageMaker resource: "*"
+            "Sid": "EndpointAutoScaling",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DescribeScalingPolicies",
+            ],
+            "Resource": ["*"],
+        },
+        {
+            "Sid": "AutoScalingServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": [
+                f"arn:{partition}:iam::{account}:role/aws-service-role/"
+                "sagemaker.application-autoscaling.amazonaws.com/*"
+            ],
+            "Condition": {
+                "StringLike": {
+                    "iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"
+                }
+            },
+        },
+        {
+            "Sid": "PassTheExecutionRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [settings.role_arn],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        *_kms(settings, ["kms:CreateGrant", "kms:DescribeKey"]),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.iam",
@@ -269,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_version_flag(parser)
-    parser.add_argument("which", choices=("execution-role", "publisher"))
+    parser.add_argument("which", choices=("execution-role", "publisher", "deployer"))
     parser.add_argument("--profile", default=DEFAULT_PROFILE, help=", ".join(PROFILES))
     parser.add_argument("--role-arn", help="the pipeline's execution role")
     parser.add_argument("--region")
@@ -284,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         _role_parts(settings)  # the policies name the role: say so before anything else
         if args.which == "publisher":
             policy = publisher_policy(settings)
+        elif args.which == "deployer":
+            policy = deployer_policy(settings)
         else:
             from pipelines import sdk
 

@@ -22,11 +22,11 @@ _UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s"}
 
 
 @cache
-def service_model() -> Any:
-    """botocore's SageMaker service model (loaded once per process, about 0.2 s)."""
+def service_model(service: str = "sagemaker") -> Any:
+    """botocore's service model (loaded once per process, about 0.2 s for SageMaker)."""
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    return botocore.session.get_session().get_service_model(service)
 
 
 @cache
@@ -46,6 +46,17 @@ def _pattern(text: str) -> re.Pattern[str]:
     for java, python in _UNICODE_CLASSES.items():
         text = text.replace(java, python)
     return re.compile(text)
+
+
+@cache
+def _checkable(text: str | None) -> re.Pattern[str] | None:
+    """A model pattern Python's re can run, or None (a Unicode class it has no spelling of)."""
+    if text is None:
+        return None
+    try:
+        return _pattern(text)
+    except re.error:
+        return None
 
 
 def string_problem(value: str, shape_name: str, what: str) -> str | None:
@@ -84,3 +95,51 @@ def s3_uri_problem(uri: object) -> str | None:
     if "\\" in key or "\x00" in key:
         return f"{uri!r}: the key has a backslash or NUL character"
     return None
+
+
+def request_problems(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    """What the service would refuse in a request, checked against botocore's shapes:
+    botocore's own validator (types, required and unknown members, minimums) and what it
+    leaves to the service (enumerations, maximums, patterns). moto checks none of it."""
+    from botocore.validate import ParamValidator
+
+    shape = service_model(service).operation_model(operation).input_shape
+    report = ParamValidator().validate(params, shape)
+    problems = report.generate_report().splitlines() if report.has_errors() else []
+    _walk(shape, params, operation, problems)
+    return problems
+
+
+def _walk(shape: Any, value: Any, where: str, problems: list[str]) -> None:
+    meta = shape.metadata
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for name, item in value.items():
+            if name in shape.members:
+                _walk(shape.members[name], item, f"{where}.{name}", problems)
+    elif kind == "list" and isinstance(value, list):
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append(f"{where} has {len(value)} items; the maximum is {meta['max']}")
+        for index, item in enumerate(value):
+            _walk(shape.member, item, f"{where}[{index}]", problems)
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            _walk(shape.key, key, f"{where} key", problems)
+            _walk(shape.value, item, f"{where}.{key}", problems)
+    elif kind == "string" and isinstance(value, str):
+        if "enum" in meta and value not in meta["enum"]:
+            choices = meta["enum"]
+            shown = ", ".join(choices[:6]) + (", ..." if len(choices) > 6 else "")
+            problems.append(f"{where}: {value!r} is not one of the {len(choices)}: {shown}")
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append(f"{where} is {len(value)} characters; the maximum is {meta['max']}")
+        pattern = _checkable(meta.get("pattern"))
+        if pattern is not None and not pattern.fullmatch(value):
+            problems.append(f"{where}: {value!r} does not match {meta['pattern']}")
+    elif (
+        kind in ("integer", "long", "float", "double")
+        and isinstance(value, (int, float))
+        and "max" in meta
+        and value > meta["max"]
+    ):
+        problems.append(f"{where} = {value}; the maximum is {meta['max']}")

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.demo_data import DemoDataMissing
+from pipelines.local import DEFAULT_WORKDIR
 from pipelines.local.definitions import cached_definition
 from pipelines.local.summary import already_registered, table
 from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError, add_config_flag
 from pipelines.version import add_version_flag
 
-DEFAULT_WORKDIR = Path(".forecast-local")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 

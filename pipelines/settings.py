@@ -206,6 +206,88 @@ class Security(_Frozen):
         return [name for name, value in wanted.items() if not value] if self.required else []
 
 
+ENDPOINT_KINDS = ("real-time", "serverless")
+# endpoint config and model names are "<endpoint>-v<version>-<8 hex>", at most 63 characters
+ENDPOINT_NAME_ROOM = 44
+ROLLOUTS = ("all-at-once", "canary")
+
+
+class Endpoint(_Frozen):
+    """The endpoint `python -m pipelines.deploy` keeps for a profile: real-time (instances,
+    auto-scaling, data capture) or serverless (memory, concurrency), and how an update rolls
+    out (blue/green, all at once or a canary with an auto-rollback alarm)."""
+
+    name: str = ""  # empty: the pipeline's name
+    # the model package group whose Approved versions it serves; empty: the profile's own
+    # (staging serves prod's group: a release is tried on staging before prod gets it)
+    model_package_group: str = ""
+    kind: str = "real-time"
+    instance_type: str = "ml.m5.large"
+    # instances: min_instances at the start; auto-scaling between min and max on the
+    # invocations per instance and minute (max == min: no auto-scaling)
+    min_instances: int = Field(default=1, ge=1, le=100)
+    max_instances: int = Field(default=1, ge=1, le=100)
+    invocations_per_instance: int = Field(default=1000, ge=1)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    # serverless: memory in MB (1024..6144 in steps of 1024) and concurrent invocations
+    memory_mb: int = Field(default=2048, ge=1024, le=6144, multiple_of=1024)
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+    # the share of requests and answers captured under s3://<bucket>/<prefix>/data-capture/
+    # (real-time only: serverless endpoints have no data capture); 0: none
+    capture_percent: int = Field(default=100, ge=0, le=100)
+    rollout: str = "all-at-once"
+    canary_percent: int = Field(default=10, ge=1, le=50)
+    # how long the new fleet serves (the canary, or all traffic) before the old one goes
+    bake_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        return _one_of(value, ENDPOINT_KINDS)
+
+    @field_validator("rollout")
+    @classmethod
+    def _rollout(cls, value: str) -> str:
+        return _one_of(value, ROLLOUTS)
+
+    @field_validator("name")
+    @classmethod
+    def _endpoint_name(cls, value: str) -> str:
+        if value:
+            _refuse(limits.string_problem(value, "EndpointName", "endpoint name"))
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        _refuse(limits.string_problem(value, "ProductionVariantInstanceType", "instance type"))
+        return value
+
+    @model_validator(mode="after")
+    def _fleet(self) -> Endpoint:
+        if self.max_instances < self.min_instances:
+            raise ValueError(
+                f"endpoint.max_instances {self.max_instances} is below min_instances "
+                f"{self.min_instances}"
+            )
+        if self.rollout == "canary" and self.kind == "serverless":
+            raise ValueError(
+                "endpoint.rollout 'canary' needs instances: a serverless endpoint updates all at "
+                'once (rollout = "all-at-once")'
+            )
+        if self.rollout == "canary" and self.min_instances < 2:
+            raise ValueError(
+                "endpoint.rollout 'canary' sends part of the traffic to part of the fleet: it "
+                f"needs min_instances >= 2, not {self.min_instances}"
+            )
+        return self
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.kind == "real-time" and self.max_instances > self.min_instances
+
+
 class Project(_Frozen):
     name: str = ""
     id: str = ""
@@ -230,6 +312,7 @@ class Settings(_Frozen):
     data: DataColumns
     forecast: Forecast = Forecast()
     security: Security = Security()
+    endpoint: Endpoint = Endpoint()
     tags: dict[str, str] = {}
     project: Project = Project()
 
@@ -294,6 +377,34 @@ class Settings(_Frozen):
                 f"{len(self.all_tags)} tags (with the project's); SageMaker allows at most {most}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _endpoint_type(self) -> Settings:
+        endpoint = self.endpoint
+        if endpoint.kind == "real-time" and endpoint.instance_type not in (
+            self.instances.inference_types
+        ):
+            raise ValueError(
+                f"endpoint.instance_type {endpoint.instance_type!r} is not one of the registered "
+                f"model's instances.inference_types {list(self.instances.inference_types)}: "
+                "SageMaker deploys a model package only on those"
+            )
+        if endpoint.name and len(endpoint.name) > ENDPOINT_NAME_ROOM:
+            raise ValueError(
+                f"endpoint.name is {len(endpoint.name)} characters; at most "
+                f"{ENDPOINT_NAME_ROOM} leave room for the version in its configs' names"
+            )
+        return self
+
+    @property
+    def served_group(self) -> str:
+        """The model package group the endpoint serves versions of."""
+        return self.endpoint.model_package_group or self.model_package_group
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint `pipelines.deploy` keeps: endpoint.name, else the pipeline's name."""
+        return self.endpoint.name or self.pipeline_name[:ENDPOINT_NAME_ROOM]
 
     @property
     def s3_root(self) -> str:
@@ -375,7 +486,8 @@ def load_settings(
         return Settings.model_validate(merged)
     except ValidationError as exc:
         error = exc.errors()[0]
-        path = tuple(error["loc"]) or ("tags",)  # the one check across fields: the tag count
+        message = error["msg"].removeprefix("Value error, ")
+        path = tuple(error["loc"]) or _named_in(message)
         name = ".".join(str(p) for p in path)
         if _has_key(cli, path):
             source = "command line"
@@ -387,8 +499,14 @@ def load_settings(
             source = str(profile_file)
         else:
             source = str(base_file)
-        message = error["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{source}: setting {name!r}: {message}") from None
+
+
+def _named_in(message: str) -> tuple[str, ...]:
+    """The setting a check across fields names first ("endpoint.instance_type ..."); the tag
+    count's message names none."""
+    first = message.split(" ", 1)[0]
+    return tuple(first.split(".")) if "." in first else ("tags",)
 
 
 def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipelines.cli import EXIT_FAILED, EXIT_OK
 from pipelines.settings import (
     DEFAULT_PROFILE,
     PROFILES,
@@ -28,8 +29,6 @@ from pipelines.settings import (
     add_config_flag,
 )
 from pipelines.version import add_version_flag
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UpsertError(RuntimeError):
@@ -350,26 +349,16 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from pipelines import aws
+    from pipelines import cli
     from pipelines.parameters import ParameterError
 
-    try:
-        return run(args)
-    except (SettingsError, ParameterError) as exc:
-        print(f"upsert: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except UpsertError as exc:
-        print(f"upsert: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except OSError as exc:  # --output into a folder that cannot be written, a full disk
-        print(f"upsert: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:
-        message = aws.explain(exc, offline_hint="; --dry-run needs none")
-        if message is None:
-            raise
-        print(f"upsert: error: {message}", file=sys.stderr)
-        return EXIT_FAILED
+    return cli.run(
+        "upsert",
+        lambda: run(args),
+        usage=(ParameterError,),
+        failed=(UpsertError,),
+        offline_hint="; --dry-run needs none",
+    )
 
 
 if __name__ == "__main__":

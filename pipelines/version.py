@@ -8,9 +8,12 @@ from importlib import metadata
 DISTRIBUTION = "demand-forecast-pipeline"
 
 
-def add_version_flag(parser: argparse.ArgumentParser) -> None:
+def installed_version() -> str:
     try:
-        version = metadata.version(DISTRIBUTION)
+        return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        version = "unknown (not installed)"
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
+        return "unknown (not installed)"
+
+
+def add_version_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")

@@ -27,7 +27,7 @@ def statements(document: dict) -> Iterator[tuple[list[str], list[str], dict]]:
         yield s["Action"], s["Resource"], s.get("Condition", {})
 
 
-@pytest.mark.parametrize("which", ["execution-role", "publisher"])
+@pytest.mark.parametrize("which", ["execution-role", "publisher", "deployer"])
 def test_policies_are_valid_iam(which: str, capsys: pytest.CaptureFixture[str]) -> None:
     document = policy(capsys, which, *SECURE)
     with mock_aws(config={"core": {"reset_boto3_session": False}}):

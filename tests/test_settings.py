@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,37 @@ def test_names_and_tags_are_held_to_the_api_limits(overrides: dict, message: str
     with pytest.raises(SettingsError) as err:
         load_settings("dev", overrides)
     assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ({"rollout": "canary"}, "needs min_instances >= 2, not 1"),
+        (
+            {"kind": "serverless", "rollout": "canary", "min_instances": 2, "max_instances": 2},
+            "a serverless endpoint updates all at once",
+        ),
+        (
+            {"min_instances": 3, "max_instances": 2},
+            "endpoint.max_instances 2 is below min_instances 3",
+        ),
+        (
+            {"instance_type": "ml.c5.large"},
+            "is not one of the registered model's instances.inference_types",
+        ),
+        ({"memory_mb": 3000}, "multiple of 1024"),
+        ({"kind": "edge"}, "'edge' is not one of ['real-time', 'serverless']"),
+    ],
+)
+def test_endpoint_settings_are_checked(endpoint: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)) as raised:
+        load_settings("staging", {"endpoint": endpoint})
+    assert str(raised.value).startswith("command line: setting 'endpoint")
+
+
+def test_each_profile_has_its_endpoint() -> None:
+    dev, staging, prod = (load_settings(p) for p in ("dev", "staging", "prod"))
+    assert (dev.endpoint.kind, dev.served_group) == ("serverless", "store-sales-forecast")
+    assert staging.served_group == prod.served_group == "store-sales-forecast-prod"
+    assert (prod.endpoint.rollout, prod.endpoint.autoscaling) == ("canary", True)
+    assert prod.endpoint_name == "store-sales-forecast-prod"

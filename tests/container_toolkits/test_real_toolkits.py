@@ -201,3 +201,63 @@ def test_a_handler_that_raises_gets_a_500_in_the_real_toolkit(tmp_path: Path) ->
         [500, "text/html; charset=utf-8"],
         [200, "text/html; charset=utf-8"],
     ]
+
+
+ROUTES = """
+import json, sys
+from sagemaker_containers.beta.framework import worker
+
+client = worker.Worker(transform_fn=lambda: None, module_name="m").test_client()
+answers = []
+for method, path in json.loads(sys.argv[1]):
+    r = client.open(path, method=method)
+    allow = sorted((r.headers.get("Allow") or "").split(", "))  # Werkzeug's order is a set's
+    answers.append([r.status_code, r.headers["Content-Type"], allow, r.get_data(as_text=True)])
+print(json.dumps(answers))
+"""
+
+
+def test_the_local_http_server_routes_as_the_real_worker(
+    prepared: dict[str, Path], tmp_path: Path, requests_: list[list[str]]
+) -> None:
+    """pipelines.deploy serve / invoke --local over HTTP: the Worker's answers to /ping, a
+    wrong method and an unknown path, and the handler's answers, byte for byte."""
+    import http.client
+    import tarfile
+
+    from pipelines.local import http_server
+
+    routes = [["GET", "/ping"], ["GET", "/invocations"], ["POST", "/ping"], ["GET", "/models"]]
+    run = subprocess.run(
+        [sys.executable, "-c", ROUTES, json.dumps(routes)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    real = json.loads(run.stdout.splitlines()[-1])
+    artifact = tmp_path / "model.tar.gz"
+    with tarfile.open(artifact, "w:gz") as tar:
+        for child in sorted(prepared["model"].iterdir()):
+            tar.add(child, arcname=child.name)
+        tar.add(Path(inference.__file__), arcname="code/inference.py")
+    model = inference.model_fn(str(prepared["model"]))
+    with http_server.serve(artifact) as url:
+        host, port = url.removeprefix("http://").split(":")
+
+        def call(method: str, path: str, body: str = "", headers: dict | None = None) -> list:
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            connection.request(method, path, body=body.encode() or None, headers=headers or {})
+            r = connection.getresponse()
+            allow = sorted((r.getheader("Allow") or "").split(", "))
+            answer = [r.status, r.getheader("Content-Type"), allow, r.read().decode()]
+            connection.close()
+            return answer
+
+        assert [call(method, path) for method, path in routes] == real
+        for body, content_type, accept in requests_:
+            status, type_, _, text = call(
+                "POST", "/invocations", body, {"Content-Type": content_type, "Accept": accept}
+            )
+            local = serving.invoke(inference, model, body.encode(), content_type, accept)
+            assert [status, type_, text] == [local.status, local.content_type, local.body.decode()]
