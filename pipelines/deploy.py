@@ -428,7 +428,7 @@ def local_artifact(workdir: Path, group: str, version: int | None, model: Path |
         if not approved:
             raise DeployError(
                 f"no Approved version of {group!r} in {workdir}: approve one (python -m "
-                f"pipelines.run registry approve {group} N) or pass --version N"
+                f"pipelines.registry approve {group} N --local) or pass --version N"
             )
         chosen = approved[-1]
     uri = chosen["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]

@@ -1,10 +1,13 @@
 """python -m pipelines.run --local: run the published pipeline definition on this machine.
 
-    python -m pipelines.run --local                        # the demo: Rossmann, dev profile
+    python -m pipelines.run                                # the demo: Rossmann, dev profile
+    python -m pipelines.run --local                        # the same, said explicitly
     python -m pipelines.run --local --param MaxDepth=6 --input my_sales.parquet --json
     python -m pipelines.run --local --definition definition.json
-    python -m pipelines.run registry list
-    python -m pipelines.run registry approve store-sales-forecast-dev 1
+    python -m pipelines.run runs list                      # past executions, newest first
+    python -m pipelines.run show [EXECUTION]               # its report.html
+    python -m pipelines.registry list --local             # (also: pipelines.run registry list)
+    python -m pipelines.registry approve store-sales-forecast 1 --local
 
 No Docker, no AWS credentials, no network: S3 is a folder in the work directory
 (default ./.forecast-local). Progress goes to stderr; stdout carries the summary table, or
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -31,17 +35,60 @@ from pipelines.version import add_version_flag
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class Console:
+    """Progress on stderr: one line per step event; a job's live state (a training job's
+    round, metric and time left) rewritten in place on a terminal, or a plain line every
+    LIVE_EVERY seconds when piped (every one with -v); nothing with --quiet."""
+
+    LIVE_EVERY = 10.0
+
+    def __init__(self, quiet: bool = False, verbose: bool = False, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet, self.verbose = quiet, verbose
+        self.terminal = self.stream.isatty()
+        self.started = time.perf_counter()
+        self._live_shown = False
+        self._last_live = -self.LIVE_EVERY
+
+    def _stamp(self, text: str) -> str:
+        return f"[{time.perf_counter() - self.started:6.1f}s] {text}"
+
+    def line(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._live_shown:
+            self.stream.write("\r\033[K")
+            self._live_shown = False
+        self.stream.write(self._stamp(text) + "\n")
+        self.stream.flush()
+
+    def live(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.terminal:
+            self.stream.write("\r\033[K" + self._stamp(text))
+            self._live_shown = True
+        else:
+            now = time.perf_counter()
+            if not self.verbose and now - self._last_live < self.LIVE_EVERY:
+                return
+            self._last_live = now
+            self.stream.write(self._stamp(text) + "\n")
+        self.stream.flush()
+
+
 def parse_run_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.run",
         description="Run the pipeline definition locally (no Docker, no AWS). "
-        "See also: python -m pipelines.run registry --help",
+        "See also: python -m pipelines.run runs list, python -m pipelines.run show, "
+        "python -m pipelines.registry --help",
     )
     add_version_flag(parser)
     parser.add_argument(
         "--local",
         action="store_true",
-        help="run with the Docker-free local runner (same as --mode local)",
+        help="run with the Docker-free local runner (the default; same as --mode local)",
     )
     parser.add_argument(
         "--mode",
@@ -101,36 +148,19 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="print one JSON object with the result instead of the table",
     )
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", help="every live progress line, also when piped"
+    )
     args = parser.parse_args(argv)
-    if not (args.local or args.mode):
-        parser.error("choose a runner: --local (Docker-free) or --mode sagemaker-local")
-    args.mode = args.mode or "local"
+    args.mode = args.mode or "local"  # `python -m pipelines.run` alone runs the demo
     if args.mode == "sagemaker-local" and args.definition:
         parser.error(
             "--mode sagemaker-local builds the pipeline from --profile; "
             "--definition goes with --mode local"
         )
     return args
-
-
-def parse_registry_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.run registry", description="The local runner's model registry."
-    )
-    add_version_flag(parser)
-    workdir_help = f"work directory (default {DEFAULT_WORKDIR})"
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=workdir_help)
-    # --workdir also after the subcommand (registry list --workdir W), where people type it
-    after = argparse.ArgumentParser(add_help=False)
-    after.add_argument("--workdir", type=Path, default=argparse.SUPPRESS, help=workdir_help)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", parents=[after], help="model package groups and their versions")
-    for name, status in (("approve", "Approved"), ("reject", "Rejected")):
-        cmd = sub.add_parser(name, parents=[after], help=f"set a version's status to {status}")
-        cmd.add_argument("group")
-        cmd.add_argument("version", type=int)
-        cmd.set_defaults(status=status)
-    return parser.parse_args(argv)
 
 
 def demo_input(workdir: Path) -> tuple[Path, Path]:
@@ -223,10 +253,8 @@ def run_local(args: argparse.Namespace) -> int:
             )
         overrides = coerce_overrides(definition.get("Parameters", []), args.param)
         overrides, champion, latest = local_champion(definition, overrides, args.workdir.resolve())
-        started = time.perf_counter()
-
-        def progress(line: str) -> None:
-            print(f"[{time.perf_counter() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
+        console = Console(quiet=args.quiet, verbose=args.verbose)
+        progress = console.line
 
         runner = LocalRunner(
             definition,
@@ -234,6 +262,7 @@ def run_local(args: argparse.Namespace) -> int:
             overrides,
             use_cache=not args.no_cache,
             progress=progress,
+            live=console.live,
             pipeline_name=name,
             region=region,
             allow_commands=args.allow_commands,
@@ -274,18 +303,64 @@ def run_local(args: argparse.Namespace) -> int:
     except AccuracyError as exc:
         print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    document = {
+        **result.as_json(),
+        "champion": asdict(champion) if champion else None,
+        "accuracy_after_the_fact": accuracy,
+        # the version whose artifact this run trained again (nothing registered)
+        "already_registered": asdict(latest) if already_registered(result, latest) else None,
+    }
+    report = write_report(document, result, definition, runner, actuals, args)
+    document["report"] = str(report) if report else None
     if args.json:
-        document = {
-            **result.as_json(),
-            "champion": asdict(champion) if champion else None,
-            "accuracy_after_the_fact": accuracy,
-            # the version whose artifact this run trained again (nothing registered)
-            "already_registered": asdict(latest) if already_registered(result, latest) else None,
-        }
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
         sys.stdout.write(table(result, champion, describe(accuracy) if accuracy else None, latest))
+        if report:
+            sys.stdout.write(f"report: {report}\n")
     return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
+
+
+def write_report(
+    document: dict[str, Any],
+    result: Any,
+    definition: dict[str, Any],
+    runner: Any,
+    actuals: Path | None,
+    args: argparse.Namespace,
+) -> Path | None:
+    """report.html in the execution's folder (pipelines/local/report.py); None, with a
+    warning, when it cannot be written (the run's own outcome stands)."""
+    from pipelines.accuracy import read_forecast, read_table
+    from pipelines.files import write_atomically
+    from pipelines.local import report
+    from pipelines.settings import load_settings
+
+    try:
+        image = None
+        if result.predictions:
+            settings = load_settings(args.profile, config=args.config)
+            keys = [*settings.data.series_columns, settings.data.date_column]
+            columns = settings.forecast.columns
+            forecast = read_forecast([Path(p) for p in result.predictions], keys, list(columns))
+            known = None
+            if actuals is not None:
+                known = read_table(actuals)[[*keys, settings.data.target_column]]
+                known[settings.data.date_column] = known[settings.data.date_column].astype(str)
+            image = report.forecast_png(forecast, keys, columns, known)
+        page = report.build(
+            {**document, "drift_report": result.report("severe_count")},
+            definition,
+            runner.parameters,
+            runner.execution_dir,
+            image,
+        )
+        path: Path = runner.execution_dir / "report.html"
+        write_atomically(path, page)
+        return path
+    except Exception as exc:  # a report is a view of the run, never its outcome
+        print(f"run: warning: report.html not written: {exc}", file=sys.stderr)
+        return None
 
 
 def run_sagemaker_local(args: argparse.Namespace) -> int:
@@ -332,45 +407,78 @@ def run_sagemaker_local(args: argparse.Namespace) -> int:
     return EXIT_OK if status == "Succeeded" else EXIT_FAILED
 
 
-def run_registry(args: argparse.Namespace) -> int:
-    from pipelines.local.registry import Registry, RegistryError
+def parse_history_args(argv: list[str]) -> argparse.Namespace:
+    """`runs list` and `show [EXECUTION]`."""
+    if argv[0] == "runs":
+        parser = argparse.ArgumentParser(
+            prog="python -m pipelines.run runs", description="Past local executions."
+        )
+        parser.add_argument("command", choices=("list",), help="list them, newest first")
+    else:
+        parser = argparse.ArgumentParser(
+            prog="python -m pipelines.run show",
+            description="An execution's report.html: its path, and the page in a browser "
+            "when this machine has a display.",
+        )
+        parser.add_argument(
+            "execution", nargs="?", help="an execution id or a unique prefix (default: the latest)"
+        )
+    add_version_flag(parser)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help=f"work directory (default {DEFAULT_WORKDIR})",
+    )
+    args = parser.parse_args(argv[1:])
+    args.show = argv[0] == "show"
+    return args
 
-    registry = Registry(args.workdir.resolve() / "registry")
+
+def run_history(args: argparse.Namespace) -> int:
+    from pipelines.local import history
+
     try:
-        if args.command == "list":
-            groups = registry.groups()
-            if not groups:
-                print(f"no registered models in {registry.path}")
-            for group, versions in groups.items():
-                print(group)
-                for v in versions:
-                    wape = (
-                        v.get("ModelQualityStatistics", {})
-                        .get("regression_metrics", {})
-                        .get("wape", {})
-                        .get("value")
-                    )
-                    metric = f"  back-test WAPE {wape:.4f}" if wape is not None else ""
-                    print(
-                        f"  version {v['ModelPackageVersion']:<3} "
-                        f"{v['ModelApprovalStatus']:<22} {v['CreationTime']}{metric}"
-                    )
+        if not args.show:
+            sys.stdout.write(history.table(history.executions(args.workdir)))
             return EXIT_OK
-        entry = registry.set_status(args.group, args.version, args.status)
-        print(f"{entry['ModelPackageArn']}: {entry['ModelApprovalStatus']}")
-        return EXIT_OK
-    except RegistryError as exc:
-        print(f"run registry: error: {exc}", file=sys.stderr)
+        chosen = history.find(args.workdir, args.execution)
+    except history.HistoryError as exc:
+        print(f"run: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:
-        print(f"run registry: error: {exc}", file=sys.stderr)
+    if chosen.report is None:
+        print(f"run: error: {chosen.execution_id} has no report.html", file=sys.stderr)
         return EXIT_FAILED
+    print(chosen.report)
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin":
+        import webbrowser
+
+        webbrowser.open(chosen.report.resolve().as_uri())
+    return EXIT_OK
+
+
+def registry_argv(argv: list[str]) -> list[str]:
+    """`run registry [--workdir W] CMD ...` as `pipelines.registry CMD ... --local --workdir W`
+    (the older spelling, kept: --workdir may come before the subcommand)."""
+    before: list[str] = []
+    rest = list(argv)
+    while rest and rest[0].startswith("--workdir"):
+        option = rest.pop(0)
+        before += [option] if "=" in option else [option, *rest[:1]]
+        rest = rest[0 if "=" in option else 1 :]
+    if not rest or rest[0] in ("-h", "--help", "--version"):
+        return rest or ["--help"]
+    return [*rest, "--local", *before]
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "registry":
-        return run_registry(parse_registry_args(argv[1:]))
+        from pipelines import registry
+
+        return registry.main(registry_argv(argv[1:]))
+    if argv and argv[0] in ("runs", "show"):
+        return run_history(parse_history_args(argv))
     args = parse_run_args(argv)
     return run_sagemaker_local(args) if args.mode == "sagemaker-local" else run_local(args)
 

@@ -451,14 +451,32 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
 
 
+def aws_region() -> tuple[str | None, str]:
+    """The region the AWS tools would use, and where it is set: AWS_REGION, then
+    AWS_DEFAULT_REGION, then the AWS config file's profile (AWS_PROFILE); (None, "") when
+    none is, and the settings profile's region applies."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if os.environ.get(name):
+            return os.environ[name], f"environment variable {name}"
+    import botocore.session
+
+    session = botocore.session.Session()
+    try:
+        region = session.get_scoped_config().get("region")
+    except Exception:  # an AWS_PROFILE that is not in the config: botocore says so later
+        return None, ""
+    config = os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")
+    return (region, f"the AWS config file {config}") if region else (None, "")
+
+
 def load_settings(
     profile: str = DEFAULT_PROFILE,
     overrides: Mapping[str, Any] | None = None,
     profiles_dir: Path = PROFILES_DIR,
     config: Path | None = None,
 ) -> Settings:
-    """Merge base.toml, <profile>.toml, the `config` file, the role from the environment,
-    then `overrides`.
+    """Merge base.toml, <profile>.toml, the `config` file, the region the AWS tools use (the
+    environment, then the AWS config file), the role from the environment, then `overrides`.
 
     Args:
         profile: dev, staging or prod (or any <name>.toml in `profiles_dir`).
@@ -480,7 +498,11 @@ def load_settings(
     own = _read_toml(config) if config is not None else {}
     env_role = {"role_arn": os.environ[ROLE_ENV]} if os.environ.get(ROLE_ENV) else {}
     cli = _drop_none(dict(overrides or {}))
-    merged = _deep_merge(_deep_merge(_deep_merge(_deep_merge(base, layer), own), env_role), cli)
+    region, region_source = aws_region() if "region" not in cli else (None, "")
+    env_region = {"region": region} if region else {}
+    merged = base
+    for overlay in (layer, own, env_region, env_role, cli):
+        merged = _deep_merge(merged, overlay)
     merged["profile"] = profile
     try:
         return Settings.model_validate(merged)
@@ -493,6 +515,8 @@ def load_settings(
             source = "command line"
         elif _has_key(env_role, path):
             source = f"environment variable {ROLE_ENV}"
+        elif _has_key(env_region, path):
+            source = region_source
         elif _has_key(own, path):
             source = f"config file {config}"
         elif _has_key(layer, path):

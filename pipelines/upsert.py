@@ -2,6 +2,7 @@
 
     python -m pipelines.upsert --dry-run                 # print the definition, no AWS needed
     python -m pipelines.upsert --profile prod --diff     # compare with what is deployed
+    python -m pipelines.upsert --graph [dot]             # the DAG as Mermaid (or dot)
     python -m pipelines.upsert --profile dev --role-arn arn:aws:iam::<acct>:role/<name>
     python -m pipelines.upsert --start --param MaxDepth=6 --wait
 
@@ -79,10 +80,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="show how the deployed definition would change; publish nothing",
     )
+    mode.add_argument(
+        "--graph",
+        nargs="?",
+        const="mermaid",
+        choices=("mermaid", "dot"),
+        help="print the DAG (Mermaid, or Graphviz dot) from the definition; no AWS call",
+    )
     parser.add_argument(
         "--output",
         metavar="FILE",
-        help="with --dry-run: write the definition to FILE instead of stdout",
+        help="with --dry-run or --graph: write to FILE instead of stdout",
     )
     parser.add_argument(
         "--start",
@@ -102,8 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.output and not args.dry_run:
-        parser.error("--output goes with --dry-run")
+    if args.output and not (args.dry_run or args.graph):
+        parser.error("--output goes with --dry-run or --graph")
     if (args.param or args.wait) and not args.start:
         parser.error("--param and --wait go with --start")
     return args
@@ -281,7 +289,11 @@ def run(args: argparse.Namespace) -> int:
 
     text = build_definition(settings)
     overrides = coerce_overrides(json.loads(text)["Parameters"], args.param)
-    if args.dry_run:
+    if args.graph:
+        from pipelines.graph import render
+
+        text = render(json.loads(text), args.graph)
+    if args.dry_run or args.graph:
         if args.output:
             from pipelines.files import write_atomically
 

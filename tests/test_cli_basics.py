@@ -10,7 +10,7 @@ import pytest
 
 COMMANDS = [
     ["pipelines.run"],
-    ["pipelines.run", "registry"],
+    ["pipelines.registry"],
     ["pipelines.upsert"],
     ["pipelines.data"],
     ["pipelines.iam"],
@@ -49,3 +49,10 @@ def test_deploy_shows_its_version_with_capital_v(command: list[str]) -> None:
         [sys.executable, "-m", *command, "--help"], capture_output=True, text=True, check=False
     )
     assert helped.returncode == 0 and "--version N" in helped.stdout.replace("VERSION", "N")
+
+
+def test_run_alone_runs_the_local_demo() -> None:
+    from pipelines.run import parse_run_args
+
+    args = parse_run_args([])
+    assert (args.mode, args.input, args.definition) == ("local", None, None)

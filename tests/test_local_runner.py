@@ -7,6 +7,8 @@ it is the published JSON, not Python objects, that is executed.
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,10 @@ def run_json(
             *extra,
         ]
     )
-    return code, json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    result: dict[str, Any] = json.loads(captured.out)
+    result["_progress"] = captured.err  # not the runner's: what it printed on stderr
+    return code, result
 
 
 def statuses(result: dict[str, Any]) -> dict[str, tuple[str, bool | None]]:
@@ -82,6 +87,8 @@ def test_first_run_succeeds_registers_and_forecasts(
     }
     assert result["metrics"]["mape"]["value"] <= 0.075  # the back-test
     assert result["model_package"]["ModelPackageVersion"] == 1
+    # live training progress, parsed from the job's log (piped: a line every 10 s)
+    assert re.search(r"\] Train: round \d+/1000, validation-rmse 0\.\d{5}, ", result["_progress"])
     # nothing approved yet: no champion, judged on the thresholds alone
     assert result["champion"] is None
     assert result["evaluation"]["champion"]["present"] == 0
@@ -109,6 +116,59 @@ def test_first_run_succeeds_registers_and_forecasts(
     # the training job's metrics were parsed from its log with the metric definitions
     log = next(s["log"] for s in result["steps"] if s["name"] == "Train")
     assert "validation-mape=" in Path(log).read_text()
+
+
+def chromium() -> str:
+    """The OS's Chromium (apt-get install chromium), which Playwright drives."""
+    import shutil
+
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    assert found, "the browser test needs Chromium: apt-get install chromium (or set CHROMIUM)"
+    return found
+
+
+def test_the_report_renders_in_a_real_browser(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """report.html of the first run, in headless Chromium: no console errors, the DAG with
+    every step's status, every plot decoded; a screenshot goes to $CI_ARTIFACTS."""
+    from playwright.sync_api import sync_playwright
+
+    assert run.main(["runs", "list", "--workdir", str(workdir)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split()[:3] == ["execution", "status", "seconds"]
+    assert " Succeeded " in listed[1] and listed[1].rstrip().endswith("report.html")
+    assert run.main(["show", "--workdir", str(workdir)]) == 0
+    report = Path(capsys.readouterr().out.strip())
+    document = json.loads((report.parent / "run.json").read_text())
+    errors: list[str] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            drawn = page.eval_on_selector_all(
+                "#dag g.step", "els => els.map(e => [e.dataset.step, e.dataset.status])"
+            )
+            widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+            metrics = page.inner_text("#metrics")
+            registry = page.inner_text("#registry")
+            screenshots = Path(os.environ.get("CI_ARTIFACTS") or report.parent)
+            screenshots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshots / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert sorted(map(tuple, drawn)) == sorted((s["name"], s["status"]) for s in document["steps"])
+    # the forecast with its interval, then the three evaluation plots and drift.png
+    assert len(widths) == 5 and all(w > 100 for w in widths)
+    assert "WAPE" in metrics and "seasonal naive" in metrics
+    assert registry == "registered store-sales-forecast version 1 (PendingManualApproval)"
 
 
 def test_second_run_hits_the_cache_and_registers_no_copy(

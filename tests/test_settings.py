@@ -28,7 +28,10 @@ def test_command_line_overrides_profile() -> None:
     assert s.instances.training_type == "ml.m5.2xlarge"
 
 
-def test_error_names_the_file(tmp_path: Path) -> None:
+def test_error_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no region from the environment or an AWS config: the profile's applies
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     (tmp_path / "base.toml").write_text((PROFILES_DIR / "base.toml").read_text())
     (tmp_path / "qa.toml").write_text('region = "mars"\n')
     with pytest.raises(SettingsError) as err:
@@ -179,3 +182,27 @@ def test_each_profile_has_its_endpoint() -> None:
     assert staging.served_group == prod.served_group == "store-sales-forecast-prod"
     assert (prod.endpoint.rollout, prod.endpoint.autoscaling) == ("canary", True)
     assert prod.endpoint_name == "store-sales-forecast-prod"
+
+
+def test_region_comes_from_the_command_line_then_the_environment_then_the_aws_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = ap-south-1\n[profile team]\nregion = ca-central-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    assert load_settings("dev", {"region": "eu-central-1"}).region == "eu-central-1"
+    assert load_settings("dev").region == "us-west-2"
+    monkeypatch.delenv("AWS_REGION")
+    assert load_settings("dev").region == "us-east-2"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert load_settings("dev").region == "ap-south-1"
+    monkeypatch.setenv("AWS_PROFILE", "team")
+    assert load_settings("dev").region == "ca-central-1"
+    monkeypatch.delenv("AWS_PROFILE")
+    config.write_text("[default]\n")
+    assert load_settings("dev").region == "eu-west-1"  # the profile's
+    monkeypatch.setenv("AWS_REGION", "nowhere")
+    with pytest.raises(SettingsError, match="environment variable AWS_REGION: setting 'region'"):
+        load_settings("dev")

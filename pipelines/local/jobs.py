@@ -22,6 +22,7 @@ import subprocess  # nosec B404
 import sys
 import tarfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,8 @@ class JobContext:
     job_name: str
     # SHA-256 digests of the scripts a job may run (this project's own); None: any command
     trusted: frozenset[str] | None = None
+    # live progress of a long job (a training job's rounds); None: none reported
+    live: Callable[[str], None] | None = None
 
     @property
     def log_path(self) -> Path:
@@ -352,9 +355,16 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
         **{k: str(v) for k, v in (args.get("Environment") or {}).items()},
     }
     mounts = [root / "input" / "data" / c for c in channels] + [model_dir, output_dir]
-    log = run_subprocess(
-        ctx, [sys.executable, program, *_toolkit_args(hps)], env, code, _max_runtime(args), mounts
-    )
+    command = [sys.executable, program, *_toolkit_args(hps)]
+    if ctx.live is None:
+        log = run_subprocess(ctx, command, env, code, _max_runtime(args), mounts)
+    else:
+        from pipelines.local.training_progress import Watcher
+
+        total = int(hps["num_round"]) if str(hps.get("num_round", "")).isdigit() else None
+        report = ctx.live
+        with Watcher(ctx.log_path, lambda line: report(f"{ctx.step}: {line}"), total):
+            log = run_subprocess(ctx, command, env, code, _max_runtime(args), mounts)
     base = f"{args['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{ctx.job_name}/output"
     artifact = f"{base}/model.tar.gz"
     _pack(model_dir, ctx.s3.path(artifact))

@@ -195,6 +195,7 @@ class LocalRunner:
         use_cache: bool = True,
         progress: Callable[[str], None] | None = None,
         pipeline_name: str = "pipeline",
+        live: Callable[[str], None] | None = None,
         region: str = "local",
         max_parallel: int = 2,
         allow_commands: bool = False,
@@ -213,6 +214,8 @@ class LocalRunner:
             check_entrypoints(self.steps)
         self.use_cache = use_cache
         self._progress = progress or (lambda line: None)
+        # a long job's live state (a training job's round and metric), replaced as it goes
+        self._live = live
         # Steps run on worker threads: one line at a time, never two interleaved.
         self._progress_lock = threading.Lock()
         self.pipeline_name = pipeline_name
@@ -361,6 +364,12 @@ class LocalRunner:
         with self._progress_lock:
             self._progress(line)
 
+    def _live_line(self, line: str) -> None:
+        """A job's live state (serialised with the progress lines)."""
+        with self._progress_lock:
+            if self._live is not None:
+                self._live(line)
+
     def _execute(self, step: _Step) -> StepResult:
         result = StepResult(step.name, step.type)
         started = time.perf_counter()
@@ -428,6 +437,7 @@ class LocalRunner:
             self.s3,
             job_name=f"{step.name.lower()}-{self.execution_id}",
             trusted=self.trusted,
+            live=self._live_line if self._live else None,
         )
         if step.type == "Processing":
             properties = jobs.run_processing(ctx, args)
