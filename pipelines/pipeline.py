@@ -93,7 +93,20 @@ def build_pipeline(
         parameters=ctx.params.all(),
         steps=[preprocess, train, monitor, build_champion_uri_gate(ctx, [evaluate, gate])],
         sagemaker_session=ctx.session,
+        mlflow_config=mlflow_config(settings),
     )
+
+
+def mlflow_config(settings: Settings) -> Any:
+    """SageMaker managed MLflow for the executions, when tracking.mlflow_uri is a tracking
+    server's ARN (any other URI is for the local runner only): None otherwise, and the
+    definition is unchanged."""
+    uri = settings.tracking.mlflow_uri
+    if not (uri.startswith("arn:") and ":mlflow-tracking-server/" in uri):
+        return None
+    from sagemaker.core.shapes import MlflowConfig
+
+    return MlflowConfig(mlflow_resource_arn=uri, mlflow_experiment_name=settings.pipeline_name)
 
 
 def definition(settings: Settings) -> str:

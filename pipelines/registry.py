@@ -89,7 +89,8 @@ def local(args: argparse.Namespace) -> int:
                             v["ModelPackageVersion"],
                             v["ModelApprovalStatus"],
                             v["CreationTime"],
-                            _metric(v),
+                            _metric(v)
+                            + (f"  mlflow run {v['MlflowRunId']}" if v.get("MlflowRunId") else ""),
                         )
                     )
             return cli.EXIT_OK

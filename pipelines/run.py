@@ -148,6 +148,14 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="print one JSON object with the result instead of the table",
     )
+    parser.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="log the execution to MLflow: this tracking URI (or the profile's "
+        "tracking.mlflow_uri); alone: SQLite in <workdir>/mlflow.db",
+    )
     loud = parser.add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     loud.add_argument(
@@ -312,6 +320,7 @@ def run_local(args: argparse.Namespace) -> int:
     }
     report = write_report(document, result, definition, runner, actuals, args)
     document["report"] = str(report) if report else None
+    document["mlflow_run"] = track(document, result, runner, report, args)
     if args.json:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
@@ -319,6 +328,64 @@ def run_local(args: argparse.Namespace) -> int:
         if report:
             sys.stdout.write(f"report: {report}\n")
     return EXIT_OK if result.status == "Succeeded" else EXIT_FAILED
+
+
+def mlflow_uri(args: argparse.Namespace, workdir: Path) -> tuple[str, Path | None] | None:
+    """(tracking URI, artifact root): --mlflow URI, else the profile's tracking.mlflow_uri;
+    `--mlflow` alone: SQLite in the work directory. None: nothing is logged."""
+    from pipelines.settings import load_settings
+    from pipelines.tracking import local_store
+
+    if args.mlflow:
+        return str(args.mlflow), None
+    configured = load_settings(args.profile, config=args.config).tracking.mlflow_uri
+    if configured:
+        return configured, None
+    return local_store(workdir) if args.mlflow == "" else None
+
+
+def track(
+    document: dict[str, Any],
+    result: Any,
+    runner: Any,
+    report: Path | None,
+    args: argparse.Namespace,
+) -> str | None:
+    """The execution logged to MLflow (pipelines/tracking.py); its run id, recorded on the
+    version it registered. A tracking failure is a warning: the run's outcome stands."""
+    store = mlflow_uri(args, runner.workdir)
+    if store is None:
+        return None
+    uri, artifact_root = store
+    from pipelines import tracking
+    from pipelines.local.registry import Registry
+
+    files = sorted(runner.execution_dir.glob("*/opt/ml/processing/*/*.png"))
+    files += [report] if report else []
+    model = next(iter(runner.execution_dir.glob("Train/**/model.tar.gz")), None)
+    train = next((s for s in result.steps if s.name == "Train"), None)
+    artifact = (
+        (train.properties.get("ModelArtifacts") or {}).get("S3ModelArtifacts") if train else None
+    )
+    if artifact:
+        model = runner.s3.path(artifact)
+    try:
+        run_id = tracking.log_execution(
+            uri, runner.pipeline_name, document, runner.parameters, files, model, artifact_root
+        )
+    except Exception as exc:  # a server that is down, an ARN without the plugin, ...
+        print(f"run: warning: not logged to MLflow ({uri}): {exc}", file=sys.stderr)
+        return None
+    package = document.get("model_package") or {}
+    if package and not document.get("already_registered"):
+        Registry(runner.workdir / "registry").annotate(
+            package["ModelPackageGroupName"],
+            int(package["ModelPackageVersion"]),
+            "MlflowRunId",
+            run_id,
+        )
+    print(f"mlflow: run {run_id} in {uri}", file=sys.stderr)
+    return run_id
 
 
 def write_report(

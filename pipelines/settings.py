@@ -288,6 +288,13 @@ class Endpoint(_Frozen):
         return self.kind == "real-time" and self.max_instances > self.min_instances
 
 
+class Tracking(_Frozen):
+    """Where executions are logged in MLflow: a tracking URI (a server, a folder), or
+    SageMaker managed MLflow's tracking-server ARN. Empty: not logged."""
+
+    mlflow_uri: str = ""
+
+
 class Project(_Frozen):
     name: str = ""
     id: str = ""
@@ -313,6 +320,7 @@ class Settings(_Frozen):
     forecast: Forecast = Forecast()
     security: Security = Security()
     endpoint: Endpoint = Endpoint()
+    tracking: Tracking = Tracking()
     tags: dict[str, str] = {}
     project: Project = Project()
 

@@ -520,3 +520,22 @@ def test_contract_step_names(dev_definition: dict) -> None:
         contract.CHECK_CHAMPION_URI,
         contract.CHAMPION_URI_FAIL,
     }
+
+
+def test_sagemaker_managed_mlflow_goes_into_the_definition(dev_definition: dict) -> None:
+    """tracking.mlflow_uri as a tracking server's ARN: the executions are tracked there
+    (MlflowConfig); by default there is none, and a plain URI is the local runner's only."""
+    from pipelines.pipeline import definition
+    from pipelines.settings import load_settings
+
+    assert dev_definition["MlflowConfig"] is None
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/forecast"
+    built = json.loads(definition(load_settings("dev", {"tracking": {"mlflow_uri": arn}})))
+    assert built["MlflowConfig"] == {
+        "MlflowResourceArn": arn,
+        "MlflowExperimentName": "store-sales-forecast-dev",
+    }
+    plain = json.loads(
+        definition(load_settings("dev", {"tracking": {"mlflow_uri": "http://127.0.0.1:5000"}}))
+    )
+    assert plain == dev_definition

@@ -244,7 +244,7 @@ def test_a_champion_uri_typed_as_none_in_studio_stops_before_evaluate(
 def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
     definition_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, result = run_json(definition_file, workdir, capsys, "--param", "MaxDepth=6")
+    code, result = run_json(definition_file, workdir, capsys, "--param", "MaxDepth=6", "--mlflow")
     assert code == 0
     hits = {n: hit for n, (_, hit) in statuses(result).items() if hit is not None}
     # the drift check reads preprocess outputs only: its inputs did not change
@@ -255,6 +255,22 @@ def test_changing_a_hyperparameter_reruns_exactly_what_it_reaches(
         "BatchTransform": False,
         "MonitorDrift": True,
     }
+    # --mlflow: the execution is a run in <workdir>/mlflow.db, and the version it registered
+    # names that run (registry list shows it)
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{(workdir / 'mlflow.db').resolve()}")
+    logged = client.get_run(result["mlflow_run"])
+    assert logged.data.params["MaxDepth"] == "6"
+    assert logged.data.metrics["backtest_wape"] == pytest.approx(result["metrics"]["wape"]["value"])
+    assert logged.data.tags["model_package.version"] == "2"
+    names = {a.path for a in client.list_artifacts(logged.info.run_id, "report")}
+    assert "report/report.html" in names and "report/feature_importance.png" in names
+    assert [a.path for a in client.list_artifacts(logged.info.run_id, "model")] == [
+        "model/model.tar.gz"
+    ]
+    assert run.main(["registry", "list", "--workdir", str(workdir)]) == 0
+    assert f"mlflow run {result['mlflow_run']}" in capsys.readouterr().out
 
 
 def test_two_transform_instances_get_one_batch_object_each(

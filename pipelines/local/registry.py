@@ -95,3 +95,13 @@ class Registry:
             self._save(document)
             entry: dict[str, Any] = versions[version - 1]
             return entry
+
+    def annotate(self, group: str, version: int, key: str, value: str) -> None:
+        """Record `key` (e.g. the MLflow run that logged it) on a version."""
+        with locked(self._lock_path):
+            document = self._load()
+            versions = document["groups"].get(group, {}).get("versions", [])
+            if not 1 <= version <= len(versions):
+                raise RegistryError(f"group {group!r} has no version {version}")
+            versions[version - 1][key] = value
+            self._save(document)
