@@ -78,6 +78,8 @@ DRIFT_FILE = "drift.json"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 # The gate's metric (QualityMetric; lower is better for each), its value and skill.
 QUALITY_METRICS = ("wape", "mase", "mape", "rmspe")
+# a model package version's approval statuses (SageMaker's ModelApprovalStatus)
+APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 QUALITY_METRIC_JSON_PATH = "quality.metric"
 QUALITY_VALUE_JSON_PATH = "quality.value"
 QUALITY_SKILL_JSON_PATH = "quality.skill_vs_naive"

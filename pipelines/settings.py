@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines import limits
-from pipelines.contract import QUALITY_METRICS
+from pipelines.contract import APPROVAL_STATUSES, QUALITY_METRICS
+from pipelines.parameter_specs import bounds
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
 PROFILES = ("dev", "staging", "prod")
@@ -30,7 +31,6 @@ _BUCKET = re.compile(
 )
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_APPROVAL = ("Approved", "Rejected", "PendingManualApproval")
 
 
 class SettingsError(ValueError):
@@ -59,17 +59,22 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def bounded(setting: str) -> Any:
+    """A required field with the bounds the parameter table gives `setting`."""
+    return Field(**bounds(setting))
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Instances(_Frozen):
     processing_type: str
-    processing_count: int = Field(ge=1, le=100)
+    processing_count: int = bounded("instances.processing_count")
     training_type: str
-    training_count: int = Field(ge=1, le=100)
+    training_count: int = bounded("instances.training_count")
     transform_type: str
-    transform_count: int = Field(ge=1, le=100)
+    transform_count: int = bounded("instances.transform_count")
     inference_types: tuple[str, ...]
 
     @field_validator("processing_type", "training_type", "transform_type", "inference_types")
@@ -86,28 +91,33 @@ class Instances(_Frozen):
         return value
 
 
+_HP = "parameters.hyperparameters"
+
+
 class Hyperparameters(_Frozen):
-    num_round: int = Field(ge=1, le=100_000)
-    max_depth: int = Field(ge=1, le=20)
-    eta: float = Field(gt=0, le=1)
-    subsample: float = Field(gt=0, le=1)
-    colsample_bytree: float = Field(gt=0, le=1)
-    min_child_weight: float = Field(ge=0)
-    early_stopping_rounds: int = Field(ge=0)
-    max_bin: int = Field(ge=2, le=1024)
-    refit: int = Field(ge=0, le=1)
+    """Bounds from the parameter table (pipelines/parameter_specs.py)."""
+
+    num_round: int = bounded(f"{_HP}.num_round")
+    max_depth: int = bounded(f"{_HP}.max_depth")
+    eta: float = bounded(f"{_HP}.eta")
+    subsample: float = bounded(f"{_HP}.subsample")
+    colsample_bytree: float = bounded(f"{_HP}.colsample_bytree")
+    min_child_weight: float = bounded(f"{_HP}.min_child_weight")
+    early_stopping_rounds: int = bounded(f"{_HP}.early_stopping_rounds")
+    max_bin: int = bounded(f"{_HP}.max_bin")
+    refit: int = bounded(f"{_HP}.refit")
 
 
 class ParameterDefaults(_Frozen):
     input_data_uri: str = ""
-    forecast_horizon_days: int = Field(ge=1, le=366)
+    forecast_horizon_days: int = bounded("parameters.forecast_horizon_days")
     validation_start_date: str = "auto"
     test_start_date: str = "auto"
     quality_metric: str = "wape"
-    max_quality_metric: float = Field(gt=0, le=10)
-    min_skill_vs_naive: float = Field(ge=-10, le=1)
-    fail_on_severe_drift: int = Field(ge=0, le=1)
-    min_improvement: float = Field(ge=-1, le=1)
+    max_quality_metric: float = bounded("parameters.max_quality_metric")
+    min_skill_vs_naive: float = bounded("parameters.min_skill_vs_naive")
+    fail_on_severe_drift: int = bounded("parameters.fail_on_severe_drift")
+    min_improvement: float = bounded("parameters.min_improvement")
     model_approval_status: str
     hyperparameters: Hyperparameters
 
@@ -119,7 +129,7 @@ class ParameterDefaults(_Frozen):
     @field_validator("model_approval_status")
     @classmethod
     def _approval(cls, value: str) -> str:
-        return _one_of(value, _APPROVAL)
+        return _one_of(value, APPROVAL_STATUSES)
 
     @field_validator("validation_start_date", "test_start_date")
     @classmethod

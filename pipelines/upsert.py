@@ -4,7 +4,7 @@
     python -m pipelines.upsert --profile prod --diff     # compare with what is deployed
     python -m pipelines.upsert --graph [dot]             # the DAG as Mermaid (or dot)
     python -m pipelines.upsert --profile dev --role-arn arn:aws:iam::<acct>:role/<name>
-    python -m pipelines.upsert --start --param MaxDepth=6 --wait
+    python -m pipelines.upsert --start --param MaxDepth=6 --wait [--report report.html]
 
 stdout carries only the result (the definition, the diff, the pipeline ARN, the execution
 ARN); progress and errors go to stderr. Every failure ends with one line and a non-zero exit.
@@ -108,12 +108,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wait", action="store_true", help="with --start: follow the execution until it ends"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="with --wait: write the execution's report.html (steps, metrics, plots, drift)",
+    )
     parser.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.output and not (args.dry_run or args.graph):
         parser.error("--output goes with --dry-run or --graph")
     if (args.param or args.wait) and not args.start:
         parser.error("--param and --wait go with --start")
+    if args.report and not args.wait:
+        parser.error("--report goes with --start --wait")
     return args
 
 
@@ -356,6 +364,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     status, reason = wait_for_execution(sm, execution, args.poll_seconds)
     print(f"execution {status}" + (f": {reason}" if reason else ""), file=sys.stderr)
+    if args.report:
+        from pipelines import execution_report
+
+        written = execution_report.write(
+            sm, aws.client(boto, "s3"), execution, settings.region, args.report
+        )
+        print(f"report: {written}", file=sys.stderr)
     return EXIT_OK if status == "Succeeded" else EXIT_FAILED
 
 

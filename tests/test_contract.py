@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 import drift
 import evaluate
 import preprocess
+import pytest
 import train
 
 import inference
 from pipelines import contract
 from pipelines import settings as settings_module
+from pipelines.parameter_specs import SPECS, Spec
 from pipelines.settings import load_settings
 
 
@@ -121,3 +124,53 @@ def test_drift_defaults_are_the_container_paths() -> None:
         contract.MONITOR_STATISTICS_FILE,
         contract.MONITOR_CONSTRAINTS_FILE,
     )
+
+
+def test_the_parameter_table_is_the_definitions_parameters(dev_definition: dict) -> None:
+    """Names, order and types of the definition's parameters are the table's rows."""
+    declared = [(p["Name"], p["Type"]) for p in dev_definition["Parameters"]]
+    assert declared == [(s.name, s.kind) for s in SPECS]
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.hyperparameter], ids=lambda s: str(s.name))
+def test_train_py_checks_agree_with_the_table(spec: Spec) -> None:
+    """train.py (in the container, without this package) refuses exactly what the table
+    refuses: each bound is accepted, the value just past it is refused."""
+    step = 1 if spec.kind == "Integer" else 1e-9
+    cast = int if spec.kind == "Integer" else float
+
+    def accepted(value: float) -> bool:
+        try:
+            train.Hyperparameters(**{spec.hyperparameter: cast(value)}).check()
+        except train.TrainingError:
+            return False
+        return True
+
+    low = spec.low + (step if spec.low_open else 0)
+    assert spec.low is not None and spec.high is not None
+    assert accepted(low) and not accepted(low - step if not spec.low_open else spec.low)
+    assert accepted(spec.high) and not accepted(spec.high + step)
+    assert spec.in_range(low) and spec.in_range(spec.high)
+    assert not spec.in_range(spec.high + step)
+
+
+@pytest.mark.parametrize("name", ["Eta", "MaxQualityMetric", "MinChildWeight", "NumRound"])
+def test_settings_and_overrides_use_the_tables_bounds(name: str) -> None:
+    """A value past a bound is refused the same way in a profile and in --param."""
+    from pipelines.parameter_specs import BY_NAME
+    from pipelines.parameters import ParameterError, coerce_overrides
+    from pipelines.settings import SettingsError, load_settings
+
+    spec = BY_NAME[name]
+    assert spec.high is not None
+    past = spec.high + (1 if spec.kind == "Integer" else 0.5)
+    path = spec.setting.split(".")
+    override: dict = {}
+    node = override
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = int(past) if spec.kind == "Integer" else past
+    with pytest.raises(SettingsError):
+        load_settings("dev", override)
+    with pytest.raises(ParameterError, match=re.escape(f"out of range {spec.range_text()}")):
+        coerce_overrides([{"Name": name, "Type": spec.kind}], [f"{name}={past}"])

@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.contract import APPROVAL_STATUSES
 from pipelines.files import locked, write_atomically
-
-APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 
 
 class RegistryError(ValueError):

@@ -140,8 +140,8 @@ def _reduced(edges: list[Edge]) -> list[Edge]:
     return [e for e in edges if e.label or not reaches(e.source, e.target, (e.source, e.target))]
 
 
-def _png(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+def _png(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def forecast_png(forecast: Any, keys: list[str], columns: tuple[str, ...], actuals: Any) -> str:
@@ -215,8 +215,10 @@ def build(
     parameters: dict[str, Any],
     execution_dir: Path,
     forecast_image: str | None = None,
+    plots: list[tuple[str, bytes]] | None = None,
 ) -> str:
-    """The page for one execution's `document` (run --json's object)."""
+    """The page for one execution's `document` (run --json's object). `plots`: (name, PNG)
+    pairs; by default the PNGs the execution's processing jobs wrote under execution_dir."""
     steps = document.get("steps", [])
     evaluation = document.get("evaluation") or {}
     drift = document.get("drift_report") or {}
@@ -253,10 +255,15 @@ def build(
     )
     window = evaluation.get("test_window") or ["", ""]  # [first day, last day]
     champion = (evaluation.get("champion") or {}).get("summary", "")
-    plots = "".join(
-        f'<figure><img alt="{_e(p.stem)}" src="{_png(p)}"><figcaption>{_e(p.stem)}</figcaption>'
-        "</figure>"
-        for p in sorted(execution_dir.glob("*/opt/ml/processing/*/*.png"))
+    if plots is None:
+        plots = [
+            (p.stem, p.read_bytes())
+            for p in sorted(execution_dir.glob("*/opt/ml/processing/*/*.png"))
+        ]
+    figures = "".join(
+        f'<figure><img alt="{_e(name)}" src="{_png(data)}"><figcaption>{_e(name)}'
+        "</figcaption></figure>"
+        for name, data in plots
     )
     forecast = (
         f'<img id="forecast" alt="forecast with its interval" src="{forecast_image}">'
@@ -293,7 +300,7 @@ def build(
         f"{_metrics_table(evaluation) if evaluation else '<p class=muted>not evaluated</p>'}"
         f"{coverage}<p>champion: {_e(champion)}</p>"
         f"<h2>Forecast</h2>{forecast}{after}"
-        f'<h2>Evaluation plots</h2><div class="plots">{plots}</div>'
+        f'<h2>Evaluation plots</h2><div class="plots">{figures}</div>'
         f"<h2>Input drift (PSI vs the baseline)</h2>"
         f"<p>severe: {_e(drift.get('summary', 'not monitored'))}</p>"
         f'<table id="drift"><tr><th>feature</th><th>PSI</th><th>grade</th></tr>{drift_rows}'
@@ -305,6 +312,8 @@ def build(
 def _link(log: str | None, execution_dir: Path) -> str:
     if not log:
         return ""
+    if log.startswith("https://"):  # a job's logs in the CloudWatch console
+        return f'<a href="{_e(log)}">logs</a>'
     path = Path(log)
     try:
         href = path.relative_to(execution_dir).as_posix()
