@@ -440,6 +440,8 @@ def run_invoke(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.files import write_atomically
     from pipelines.local import http_server
 
+    if args.rows_per_request < 1:
+        raise DeployUsage(f"--rows-per-request {args.rows_per_request}: at least 1")
     requests = invocations.read_requests(args.input, args.rows_per_request)
     if args.local:
         artifact = local_artifact(args.workdir, settings.served_group, args.version, args.model)

@@ -284,6 +284,8 @@ def test_unusable_inputs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     ragged.write_text("Store,Date,Promo\n1,2015-06-20\n")
     broken = tmp_path / "broken.json"
     broken.write_text('{"instances": [')
+    code = deploy.main(["invoke", "e", "--input", str(ragged), "--rows-per-request", "0"])
+    assert code == 2 and "--rows-per-request 0: at least 1" in capsys.readouterr().err
     for path, message in [
         (tmp_path / "missing.csv", "no such file"),
         (ragged, "line 2 has 2 fields; the header has 3"),
