@@ -122,10 +122,11 @@ def describe(sm: Any, aas: Any, name: str) -> Current | None:
             if not _not_found(exc):  # a config deleted by hand: judge by the endpoint alone
                 raise
     first = variants[0] if variants else {}
+    target = endpoint.scalable_target(name)
     targets = aas.describe_scalable_targets(
-        ServiceNamespace="sagemaker",
-        ResourceIds=[endpoint.resource_id(name)],
-        ScalableDimension=endpoint.SCALABLE_DIMENSION,
+        ServiceNamespace=target["ServiceNamespace"],
+        ResourceIds=[target["ResourceId"]],
+        ScalableDimension=target["ScalableDimension"],
     )["ScalableTargets"]
     serverless = "ServerlessConfig" in first or any(
         "CurrentServerlessConfig" in v for v in found.get("ProductionVariants", [])

@@ -214,14 +214,23 @@ def resource_id(endpoint: str) -> str:
     return f"endpoint/{endpoint}/variant/{VARIANT}"
 
 
-def scaling_calls(settings: Settings, endpoint: str) -> list[Call]:
-    """Target tracking on invocations per instance between min and max instances."""
-    spec = settings.endpoint
-    target = {
+def scalable_target(endpoint: str) -> dict[str, str]:
+    """The variant's instance count as Application Auto Scaling names it."""
+    return {
         "ServiceNamespace": "sagemaker",
         "ResourceId": resource_id(endpoint),
         "ScalableDimension": SCALABLE_DIMENSION,
     }
+
+
+def policy_name(endpoint: str) -> str:
+    return f"{endpoint}-invocations-per-instance"
+
+
+def scaling_calls(settings: Settings, endpoint: str) -> list[Call]:
+    """Target tracking on invocations per instance between min and max instances."""
+    spec = settings.endpoint
+    target = scalable_target(endpoint)
     return [
         Call(
             "application-autoscaling",
@@ -232,7 +241,7 @@ def scaling_calls(settings: Settings, endpoint: str) -> list[Call]:
             "application-autoscaling",
             "PutScalingPolicy",
             {
-                "PolicyName": f"{endpoint}-invocations-per-instance",
+                "PolicyName": policy_name(endpoint),
                 **target,
                 "PolicyType": "TargetTrackingScaling",
                 "TargetTrackingScalingPolicyConfiguration": {
@@ -249,16 +258,12 @@ def scaling_calls(settings: Settings, endpoint: str) -> list[Call]:
 
 
 def deregister_calls(endpoint: str) -> list[Call]:
-    target = {
-        "ServiceNamespace": "sagemaker",
-        "ResourceId": resource_id(endpoint),
-        "ScalableDimension": SCALABLE_DIMENSION,
-    }
+    target = scalable_target(endpoint)
     return [
         Call(
             "application-autoscaling",
             "DeleteScalingPolicy",
-            {"PolicyName": f"{endpoint}-invocations-per-instance", **target},
+            {"PolicyName": policy_name(endpoint), **target},
         ),
         Call("application-autoscaling", "DeregisterScalableTarget", target),
     ]

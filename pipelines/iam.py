@@ -62,6 +62,17 @@ def _s3(settings: Settings, partition: str, writable_prefixes: list[str]) -> lis
     ]
 
 
+def _pass_role(settings: Settings, sid: str) -> dict[str, Any]:
+    """Passing the execution role, and only to SageMaker."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": [settings.role_arn],
+        "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    }
+
+
 def _kms(settings: Settings, actions: list[str]) -> list[dict[str, Any]]:
     key = settings.security.kms_key_id
     if not key:
@@ -172,13 +183,7 @@ def execution_role_policy(settings: Settings, image_uri: str) -> dict[str, Any]:
             "Resource": ["*"],
             "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
         },
-        {
-            "Sid": "PassOnlyItself",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [settings.role_arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
+        _pass_role(settings, "PassOnlyItself"),
         *_kms(
             settings,
             [
@@ -253,13 +258,7 @@ def publisher_policy(settings: Settings) -> dict[str, Any]:
                 f"{settings.model_package_group.lower()}/*"
             ],
         },
-        {
-            "Sid": "PassTheExecutionRole",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [settings.role_arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
+        _pass_role(settings, "PassTheExecutionRole"),
         *_kms(settings, ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -360,13 +359,7 @@ def deployer_policy(settings: Settings) -> dict[str, Any]:
                 }
             },
         },
-        {
-            "Sid": "PassTheExecutionRole",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [settings.role_arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
+        _pass_role(settings, "PassTheExecutionRole"),
         *_kms(settings, ["kms:CreateGrant", "kms:DescribeKey"]),
     ]
     return {"Version": "2012-10-17", "Statement": statements}

@@ -362,13 +362,12 @@ def track(
 
     files = sorted(runner.execution_dir.glob("*/opt/ml/processing/*/*.png"))
     files += [report] if report else []
-    model = next(iter(runner.execution_dir.glob("Train/**/model.tar.gz")), None)
+    # the trained artifact, in the local S3 where Train's properties say it is
     train = next((s for s in result.steps if s.name == "Train"), None)
     artifact = (
         (train.properties.get("ModelArtifacts") or {}).get("S3ModelArtifacts") if train else None
     )
-    if artifact:
-        model = runner.s3.path(artifact)
+    model = runner.s3.path(artifact) if artifact else None
     try:
         run_id = tracking.log_execution(
             uri, runner.pipeline_name, document, runner.parameters, files, model, artifact_root
