@@ -18,6 +18,7 @@ NAMES = (
     "local_e2e",
     "local_cached",
     "local_scale",
+    "local_scale_100x",
     "dry_run",
 )
 # run only when named: they need an optional extra (benchmarks/autogluon_vs.py: [autogluon])

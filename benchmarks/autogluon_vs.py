@@ -52,7 +52,7 @@ def ours(given: pd.DataFrame, quick: bool) -> tuple[pd.DataFrame, float]:
     _, report = train.train(
         frames.train, frames.validation, frames.schema, hp, threads=threads, log_every=0
     )
-    booster, _ = train.fit_forecast(
+    booster, _, _ = train.fit_forecast(
         frames.history, frames.history_schema, hp, threads, report["best_iteration"] + 1
     )
     seconds = time.perf_counter() - started

@@ -103,24 +103,21 @@ class CodeAssets:
         )
 
 
+def scripts(folder: Path) -> tuple[tuple[Path, str], ...]:
+    """Every module of a script folder (its package marker aside: the container runs the
+    scripts from their folder, where they import each other as top-level modules)."""
+    return tuple((p, p.name) for p in sorted(folder.glob("*.py")) if p.name != "__init__.py")
+
+
 def code_assets() -> CodeAssets:
     """The scripts of this checkout. The processing scripts share one folder (preprocess
-    imports the drift baseline functions); the training source directory also carries the
-    inference handler, which train.py copies into the model."""
+    imports the feature and drift baseline functions); the training source directory also
+    carries the inference handler, which train.py copies into the model."""
     return CodeAssets(
-        processing=CodeAsset(
-            "processing",
-            tuple(
-                (PROCESSING_SCRIPTS / n, n) for n in ("preprocess.py", "evaluate.py", "drift.py")
-            ),
-            tarball=False,
-        ),
+        processing=CodeAsset("processing", scripts(PROCESSING_SCRIPTS), tarball=False),
         training=CodeAsset(
             "sourcedir.tar.gz",
-            (
-                (TRAINING_SCRIPTS / "train.py", "train.py"),
-                (INFERENCE_DIR / "inference.py", "inference.py"),
-            ),
+            (*scripts(TRAINING_SCRIPTS), (INFERENCE_DIR / "inference.py", "inference.py")),
             tarball=True,
         ),
         no_champion=CodeAsset(

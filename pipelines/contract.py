@@ -29,18 +29,26 @@ CHAMPION_URI_FAIL = "ChampionUriNotAModel"
 PROCESSING_ROOT = "/opt/ml/processing"
 RAW_DATA_DIR = f"{PROCESSING_ROOT}/input/data"
 MODEL_INPUT_DIR = f"{PROCESSING_ROOT}/input/model"
+# Preprocess reads its own share of the input (ShardedByS3Key: whole files, each holding
+# whole series) and scans all of it (FullyReplicated) to plan as every other instance does.
+SCAN_DIR = f"{PROCESSING_ROOT}/input/scan"
 TRAIN_DIR = f"{PROCESSING_ROOT}/train"
 VALIDATION_DIR = f"{PROCESSING_ROOT}/validation"
 TEST_DIR = f"{PROCESSING_ROOT}/test"
+HISTORY_DIR = f"{PROCESSING_ROOT}/history"
+REFERENCE_DIR = f"{PROCESSING_ROOT}/reference"
+SCHEMA_DIR = f"{PROCESSING_ROOT}/schema"
 BATCH_DIR = f"{PROCESSING_ROOT}/batch"
 EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
 # Evaluate reads the datasets that preprocess wrote; they arrive under input/.
 EVAL_TEST_DIR = f"{PROCESSING_ROOT}/input/test"
-EVAL_TRAIN_DIR = f"{PROCESSING_ROOT}/input/train"
+EVAL_HISTORY_DIR = f"{PROCESSING_ROOT}/input/history"
 # ... and the champion's model.tar.gz, or the no-champion marker.
 CHAMPION_INPUT_DIR = f"{PROCESSING_ROOT}/input/champion"
-# MonitorDrift reads the baseline (preprocess's train output) and the batch input.
-BASELINE_INPUT_DIR = f"{PROCESSING_ROOT}/input/baseline"
+# MonitorDrift fits the baseline on preprocess's reference rows (every unit's) and reads
+# the forecast's schema and the batch input.
+SCHEMA_INPUT_DIR = f"{PROCESSING_ROOT}/input/schema"
+REFERENCE_INPUT_DIR = f"{PROCESSING_ROOT}/input/reference"
 BATCH_INPUT_DIR = f"{PROCESSING_ROOT}/input/batch"
 DRIFT_DIR = f"{PROCESSING_ROOT}/drift"
 
@@ -48,6 +56,9 @@ DRIFT_DIR = f"{PROCESSING_ROOT}/drift"
 OUTPUT_TRAIN = "train"
 OUTPUT_VALIDATION = "validation"
 OUTPUT_TEST = "test"
+OUTPUT_HISTORY = "history"
+OUTPUT_REFERENCE = "reference"
+OUTPUT_SCHEMA = "schema"
 OUTPUT_BATCH = "batch"
 OUTPUT_EVALUATION = "evaluation"
 OUTPUT_DRIFT = "drift"
@@ -55,15 +66,17 @@ OUTPUT_DRIFT = "drift"
 # Training channels.
 CHANNEL_TRAIN = "train"
 CHANNEL_VALIDATION = "validation"
+CHANNEL_HISTORY = "history"
+CHANNEL_SCHEMA = "schema"
 
 # Files.
 TRAIN_FILE = "train.parquet"
 VALIDATION_FILE = "validation.parquet"
 TEST_FILE = "test.parquet"
+REFERENCE_FILE = "reference.parquet"
 BATCH_FILE = "batch.csv"
 FEATURE_SCHEMA_FILE = "feature_schema.json"
-# preprocess's train output also holds every observed row with the forecast's features (and
-# their schema): the model that forecasts is refit on it
+# every observed row with the forecast's features: the model that forecasts is refit on it
 HISTORY_FILE = "history.parquet"
 HISTORY_SCHEMA_FILE = "history_schema.json"
 BACKTEST_DIR = "backtest"  # inside model.tar.gz: the back-test's model, which Evaluate scores

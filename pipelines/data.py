@@ -2,23 +2,30 @@
 
     python -m pipelines.data demo data/                      # the Rossmann CSV, locally
     python -m pipelines.data stage demo s3://bucket/prefix/data/
-    python -m pipelines.data stage my_sales.csv s3://bucket/prefix/data/
+    python -m pipelines.data stage my_sales.csv s3://bucket/prefix/data/ --shards 8
+    python -m pipelines.data partition my_sales.csv parts/ --shards 8   # the same, locally
     python -m pipelines.data predictions s3://bucket/.../BatchTransform/ --output forecast.csv
 
-`stage` writes Parquet files under the URI (what InputDataUri points at; preprocess reads a
-folder of Parquet or CSV files). It refuses a bucket root and the pipeline's own prefix
-(code and execution outputs live there), and replaces data already under the URI only with
-`--replace`, after saying what it replaces. `predictions` reads Batch Transform's `*.out`
-files back into one table whose columns are the series keys, the date and the forecast.
+`stage` writes Parquet files under the URI (what InputDataUri points at), partitioned by a
+hash of the series keys: part-00000.parquet, ... each hold whole series, so that Preprocess
+on several instances (ShardedByS3Key) gives each its own series. It refuses a bucket root and
+the pipeline's own prefix (code and execution outputs live there), and replaces data already
+under the URI only with `--replace`, after saying what it replaces. `partition` writes the
+same files into a local folder (for `pipelines.run --input`). `predictions` reads Batch
+Transform's `*.out` files back into one table whose columns are the series keys, the date
+and the forecast.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.cli import EXIT_OK
@@ -91,11 +98,83 @@ def check_stage_target(uri: str, pipeline_root: str) -> None:
             )
 
 
-def stage(frame: pd.DataFrame, uri: str, boto3_session: Any, replace: bool = False) -> list[str]:
-    """Write `frame` as Parquet under `uri`; returns the object paths.
+ROWS_PER_SHARD = 250_000  # the automatic shard count's unit: a few hundred MB to prepare
+MAX_SHARDS = 10_000
+
+
+def shard_count(rows: int, requested: str) -> int:
+    """--shards: a number, or auto (one file per ROWS_PER_SHARD rows, at least one)."""
+    if requested == "auto":
+        return max(1, -(-rows // ROWS_PER_SHARD))
+    try:
+        count = int(requested)
+    except ValueError:
+        raise DataCommandError(
+            f"--shards must be a whole number or auto, got {requested!r}"
+        ) from None
+    if not 1 <= count <= MAX_SHARDS:
+        raise DataCommandError(f"--shards must be between 1 and {MAX_SHARDS}, got {count}")
+    return count
+
+
+def partition(
+    frame: pd.DataFrame, series_columns: list[str], shards: int
+) -> list[tuple[str, pd.DataFrame]]:
+    """(file name, rows) of each non-empty part: a series goes to part crc32(key) mod
+    `shards`, where key is its key columns' values as text joined by "|" (stable across
+    machines, versions and runs, unlike Python's hash())."""
+    missing = [c for c in series_columns if c not in frame.columns]
+    if missing:
+        raise DataCommandError(
+            f"series key column(s) {missing} ([data] series_columns) are not in the data; it "
+            f"has {list(frame.columns)}"
+        )
+    keys = frame[series_columns].astype(str).agg("|".join, axis=1)
+    codes, uniques = pd.factorize(keys, sort=True)
+    buckets = np.array([zlib.crc32(k.encode()) % shards for k in uniques], dtype="int64")
+    part = buckets[codes]
+    return [
+        (f"part-{k:05d}.parquet", frame.loc[part == k].reset_index(drop=True))
+        for k in range(shards)
+        if (part == k).any()
+    ]
+
+
+def write_partitions(parts: list[tuple[str, pd.DataFrame]], folder: Path) -> list[Path]:
+    """The parts into a local folder (created; refused if it holds other data files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {name for name, _ in parts}
+    others = sorted(
+        p.name for p in folder.iterdir() if p.suffix in (".csv", ".parquet") and p.name not in names
+    )
+    if others:
+        raise DataCommandError(
+            f"{folder} already holds other data files ({', '.join(others[:3])}): a run "
+            "would read them too; use an empty folder"
+        )
+    paths = []
+    for name, rows in parts:
+        tmp = folder / f".{name}.tmp"
+        rows.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def stage(
+    frame: pd.DataFrame,
+    uri: str,
+    boto3_session: Any,
+    replace: bool = False,
+    series_columns: list[str] | None = None,
+    shards: int = 1,
+) -> list[str]:
+    """Write `frame` as Parquet under `uri`, partitioned by series (see `partition`);
+    returns the object paths.
 
     Objects already under `uri` are replaced only with `replace` (they are listed on stderr
-    first); without it, their presence is an error and nothing is written."""
+    first, and removed once the new ones are written); without it, their presence is an
+    error and nothing is written."""
     import awswrangler as wr
 
     existing = wr.s3.list_objects(uri, boto3_session=boto3_session)
@@ -109,10 +188,19 @@ def stage(frame: pd.DataFrame, uri: str, boto3_session: Any, replace: bool = Fal
         print(f"replacing {len(existing)} object(s) under {uri}:", file=sys.stderr)
         for path in existing:
             print(f"  {path}", file=sys.stderr)
-    result = wr.s3.to_parquet(
-        frame, path=uri, dataset=True, mode="overwrite", index=False, boto3_session=boto3_session
+    parts = (
+        partition(frame, series_columns or [], shards)
+        if series_columns
+        else [("part-00000.parquet", frame)]
     )
-    return list(result["paths"])
+    written = []
+    for name, rows in parts:
+        result = wr.s3.to_parquet(rows, path=uri + name, index=False, boto3_session=boto3_session)
+        written += list(result["paths"])
+    stale = sorted(set(existing) - set(written))
+    if stale:
+        wr.s3.delete_objects(stale, boto3_session=boto3_session)
+    return written
 
 
 def predictions(uri: str, keys: list[str], values: list[str], boto3_session: Any) -> pd.DataFrame:
@@ -155,6 +243,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="replace the objects already under the URI (they are listed first)",
     )
+    shards_help = (
+        "files to partition the series into (each holds whole series; at least the "
+        f"ProcessingInstanceCount you will use); auto: one per {ROWS_PER_SHARD:,} rows"
+    )
+    put.add_argument("--shards", default="auto", help=shards_help)
+    local = sub.add_parser(
+        "partition", help="write a dataset (or 'demo') into a local folder, partitioned by series"
+    )
+    local.add_argument("source", help="CSV/Parquet file or folder, or 'demo'")
+    local.add_argument("folder", type=Path, help="an empty (or new) folder")
+    local.add_argument("--shards", default="auto", help=shards_help)
     get = sub.add_parser("predictions", help="read Batch Transform output into one table")
     get.add_argument("uri", help="the BatchTransform output prefix")
     get.add_argument("--output", type=Path, help="write CSV (or .parquet) here instead of stdout")
@@ -176,14 +275,24 @@ def command(args: argparse.Namespace) -> int:
         print(path)
         return EXIT_OK
     settings = load_settings(args.profile, {"region": args.region}, config=args.config)
+    series = list(settings.data.series_columns)
+    if args.command == "partition":
+        frame = read_source(args.source)
+        parts = partition(frame, series, shard_count(len(frame), args.shards))
+        files = write_partitions(parts, args.folder)
+        print(f"wrote {len(frame)} rows in {len(files)} part(s) of whole series", file=sys.stderr)
+        print(args.folder)
+        return EXIT_OK
     session = aws.session(settings.region)
     if args.command == "stage":
         uri = check_s3_uri(args.uri)
         check_stage_target(uri, settings.s3_root)
         frame = read_source(args.source)
-        paths = stage(frame, uri, session, replace=args.replace)
+        shards = shard_count(len(frame), args.shards)
+        paths = stage(frame, uri, session, args.replace, series, shards)
         print(
-            f"staged {len(frame)} rows in {len(paths)} Parquet object(s) under {uri}",
+            f"staged {len(frame)} rows in {len(paths)} Parquet object(s) of whole series "
+            f"under {uri}",
             file=sys.stderr,
         )
         print(uri)

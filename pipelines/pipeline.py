@@ -77,7 +77,7 @@ def build_pipeline(
     # Every gate that can fail the execution (quality, champion, drift) comes before
     # RegisterModel: a run that ends Failed has registered nothing.
     register = (
-        [build_registered_gate(ctx, train, build_register_step(ctx, preprocess, train, evaluate))]
+        [build_registered_gate(ctx, train, build_register_step(ctx, monitor, train, evaluate))]
         if ctx.register_model
         else []
     )

@@ -1,13 +1,16 @@
 """Compare the batch input with the training baseline: Population Stability Index per feature.
 
-PSI = sum over bins of (actual - expected) * ln(actual / expected), with the bins fitted on
-the training window by preprocess (numeric: deciles plus a bin for missing values;
-categorical: each category plus missing). Graded as the legacy sales platform did:
-minor < 0.1, moderate 0.1 to 0.25, severe > 0.25. Writes drift.json (a PropertyFile the
-pipeline's CheckDrift condition reads) and drift.png (the most shifted features).
+PSI = sum over bins of (actual - expected) * ln(actual / expected), with the bins fitted here
+on the reference rows that preprocess chose from the history (numeric: deciles plus a bin
+for missing values; categorical: each category plus missing). Graded as the legacy sales
+platform did: minor < 0.1, moderate 0.1 to 0.25, severe > 0.25. The baseline is fitted in
+this one job from every unit's reference rows (preprocess may run on several instances),
+and written beside drift.json (a PropertyFile the pipeline's CheckDrift condition reads) and
+drift.png (the most shifted features), with the same baseline in Model Monitor's format
+(statistics.json, constraints.json) that the registered model carries.
 
-    python processing_scripts/drift.py --baseline-dir out/train --batch-dir out/batch \
-        --output-dir out/drift
+    python processing_scripts/drift.py --schema-dir out/schema --reference-dir out/reference \
+        --batch-dir out/batch --output-dir out/drift
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pandas as pd
 
 BASELINE_FILE = "drift_baseline.json"
 SCHEMA_FILE = "feature_schema.json"
+HISTORY_SCHEMA_FILE = "history_schema.json"  # the forecast's features: what the batch holds
 BATCH_FILE = "batch.csv"
 DRIFT_FILE = "drift.json"
 # The same baseline in Model Monitor's data-quality format, registered with the model
@@ -80,6 +84,43 @@ def categorical_shares(values: pd.Series) -> dict[str, float]:
     return {str(k): float(v) for k, v in keys.value_counts(normalize=True).sort_index().items()}
 
 
+def reference_rule(
+    rows: int,
+    days: int,
+    seasonal_rows: int,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    batch_start: pd.Timestamp,
+    batch_end: pd.Timestamp,
+    mode: str = "seasonal",
+) -> dict[str, Any]:
+    """Which history rows the baseline is fitted on, from counts alone (preprocess sums
+    them over every unit of the data, so every instance picks the same rows).
+
+    "seasonal" (the default): the batch window's own calendar weeks one year (52 weeks, so
+    weekdays align) earlier. Sales data is seasonal: a six-week summer window compared with a
+    whole multi-year training window shows holidays and sales levels "drifting" every year,
+    and an alarm that always rings is ignored. Falls back to the whole training window when
+    the data does not reach a year back (fewer reference rows than half the batch window's).
+    "training": the whole training window. `rows` and `days`: the history's rows and
+    distinct days; `seasonal_rows`: its rows in the seasonal window."""
+    if mode not in REFERENCE_MODES:
+        raise DriftError(f"drift reference must be one of {list(REFERENCE_MODES)}, got {mode!r}")
+    whole = {"mode": "training", "start": _day(first), "end": _day(last), "rows": rows}
+    if mode == "training":
+        return whole
+    start, end = batch_start - SEASON, batch_end - SEASON
+    batch_days = (batch_end - batch_start).days + 1
+    expected = rows / max(days, 1) * batch_days  # rows in a window that long
+    if seasonal_rows < expected / 2:
+        return {
+            **whole,
+            "note": f"seasonal reference {_day(start)}..{_day(end)} has "
+            f"{seasonal_rows} training rows; used the whole window",
+        }
+    return {"mode": "seasonal", "start": _day(start), "end": _day(end), "rows": seasonal_rows}
+
+
 def reference_window(
     train: pd.DataFrame,
     date_column: str,
@@ -87,42 +128,21 @@ def reference_window(
     batch_end: pd.Timestamp,
     mode: str = "seasonal",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The training rows the baseline is fitted on, and a note saying which.
-
-    "seasonal" (the default): the batch window's own calendar weeks one year (52 weeks, so
-    weekdays align) earlier. Sales data is seasonal: a six-week summer window compared with a
-    whole multi-year training window shows holidays and sales levels "drifting" every year,
-    and an alarm that always rings is ignored. Falls back to the whole training window when
-    the data does not reach a year back (fewer reference rows than half the batch window's).
-    "training": the whole training window.
-    """
-    if mode not in REFERENCE_MODES:
-        raise DriftError(f"drift reference must be one of {list(REFERENCE_MODES)}, got {mode!r}")
+    """The training rows the baseline is fitted on (see `reference_rule`), and which."""
     dates = pd.to_datetime(train[date_column])
-    whole = {
-        "mode": "training",
-        "start": _day(dates.min()),
-        "end": _day(dates.max()),
-        "rows": len(train),
-    }
-    if mode == "training":
-        return train, whole
     start, end = batch_start - SEASON, batch_end - SEASON
-    seasonal = train.loc[(dates >= start) & (dates <= end)]
-    batch_days = (batch_end - batch_start).days + 1
-    expected = len(train) / max(dates.nunique(), 1) * batch_days  # rows in a window that long
-    if len(seasonal) < expected / 2:
-        return train, {
-            **whole,
-            "note": f"seasonal reference {_day(start)}..{_day(end)} has "
-            f"{len(seasonal)} training rows; used the whole window",
-        }
-    return seasonal, {
-        "mode": "seasonal",
-        "start": _day(start),
-        "end": _day(end),
-        "rows": len(seasonal),
-    }
+    in_season = (dates >= start) & (dates <= end)
+    described = reference_rule(
+        len(train),
+        dates.nunique(),
+        int(in_season.sum()),
+        dates.min(),
+        dates.max(),
+        batch_start,
+        batch_end,
+        mode,
+    )
+    return (train.loc[in_season] if described["mode"] == "seasonal" else train), described
 
 
 def _day(value: pd.Timestamp) -> str:
@@ -307,9 +327,10 @@ def compare(baseline: dict[str, Any], batch: pd.DataFrame) -> dict[str, Any]:
 
 def batch_files(batch_file: str = BATCH_FILE) -> re.Pattern[str]:
     """The names of the batch input: batch.csv, or its shards batch-000.csv, ... (one per
-    Batch Transform instance; preprocess writes them, drift reads them)."""
+    Batch Transform instance), batch-00007.csv, ... (one per unit of the data); preprocess
+    writes them, drift reads them."""
     stem, _, suffix = batch_file.rpartition(".")
-    return re.compile(rf"{re.escape(stem)}(-\d{{3}})?\.{re.escape(suffix)}")
+    return re.compile(rf"{re.escape(stem)}(-\d{{5}})?(-\d{{3}})?\.{re.escape(suffix)}")
 
 
 def read_batch(batch_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
@@ -356,12 +377,44 @@ def write_chart(report: dict[str, Any], path: Path, top: int = 15) -> None:
     plt.close(fig)
 
 
+def read_reference(reference_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
+    """The reference rows, every shard preprocess wrote (reference.parquet, or one per unit
+    of the data: reference-00000.parquet, ...), only the monitored features' columns."""
+    pattern = re.compile(r"reference(-\d{5})?(-\d{3})?\.parquet")
+    found = reference_dir.iterdir() if reference_dir.is_dir() else ()
+    paths = sorted(p for p in found if pattern.fullmatch(p.name))
+    if not paths:
+        raise DriftError(f"no reference.parquet (or its shards) in {reference_dir}")
+    columns = [f["name"] for f in schema["features"]]
+    frames = [pd.read_parquet(p, columns=columns) for p in paths]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def baseline_files(reference: pd.DataFrame, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """drift_baseline.json and Model Monitor's statistics.json and constraints.json, fitted
+    on the reference rows of every unit (so one job sees them all)."""
+    from features import calendar_features  # ships in the same code folder
+
+    # calendar parts are deterministic in the date: a new window always "drifts"
+    calendar = tuple(calendar_features(pd.Series(pd.to_datetime(["2000-01-01"]))).columns)
+    described = schema.get("drift_reference") or {"mode": "training", "rows": len(reference)}
+    return {
+        BASELINE_FILE: build_baseline(reference, schema, unmonitored=calendar, reference=described),
+        **monitor_files(reference, schema),
+    }
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Measure drift of the batch input (PSI).")
     parser.add_argument(
-        "--baseline-dir",
-        default="/opt/ml/processing/input/baseline",
-        help="folder with drift_baseline.json and feature_schema.json",
+        "--schema-dir",
+        default="/opt/ml/processing/input/schema",
+        help="folder with preprocess's history_schema.json (the forecast's features)",
+    )
+    parser.add_argument(
+        "--reference-dir",
+        default="/opt/ml/processing/input/reference",
+        help="folder with preprocess's reference rows (reference.parquet or its shards)",
     )
     parser.add_argument("--batch-dir", default="/opt/ml/processing/input/batch")
     parser.add_argument("--output-dir", default="/opt/ml/processing/drift")
@@ -371,13 +424,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        folder = Path(args.baseline_dir)
-        for name in (BASELINE_FILE, SCHEMA_FILE):
-            if not (folder / name).is_file():
-                raise DriftError(f"no {name} in {folder}")
-        baseline = json.loads((folder / BASELINE_FILE).read_text())
-        schema = json.loads((folder / SCHEMA_FILE).read_text())
-        report = compare(baseline, read_batch(Path(args.batch_dir), schema))
+        path = Path(args.schema_dir) / HISTORY_SCHEMA_FILE
+        if not path.is_file():
+            raise DriftError(f"no {HISTORY_SCHEMA_FILE} in {args.schema_dir}")
+        schema = json.loads(path.read_text())
+        documents = baseline_files(read_reference(Path(args.reference_dir), schema), schema)
+        report = compare(documents[BASELINE_FILE], read_batch(Path(args.batch_dir), schema))
     except DriftError as exc:
         print(f"drift: error: {exc}", file=sys.stderr)
         return 2
@@ -387,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         write_chart(report, staged / "drift.png")
         (staged / DRIFT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True))
+        for file, document in documents.items():
+            (staged / file).write_text(json.dumps(document, sort_keys=True))
         for child in staged.iterdir():
             os.replace(child, output / child.name)
     finally:

@@ -9,7 +9,7 @@ taken across series: how much the metric varies from one store to the next.
 Runs in the SageMaker XGBoost 3.0-5 image as a processing job, or from a shell:
 
     python processing_scripts/evaluate.py --model-dir out/model --test-dir out/test \
-        --train-dir out/train --output-dir out/evaluation [--champion-dir champion/]
+        --history-dir out/history --output-dir out/evaluation [--champion-dir champion/]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -423,13 +424,19 @@ def write_plots(
     return written
 
 
-def read_parquet(directory: Path, name: str) -> pd.DataFrame:
-    path = directory / name
-    if not path.is_file():
-        raise EvaluationError(f"no {name} in {directory}")
-    frame = pd.read_parquet(path)
+def read_parquet(directory: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """`name` (test.parquet) or every shard of it preprocess wrote (test-00000.parquet, ...,
+    one per unit of the data), as one frame; only `columns`, if given."""
+    stem = name.rpartition(".")[0]
+    pattern = re.compile(rf"{re.escape(stem)}(-\d{{5}})?(-\d{{3}})?\.parquet")
+    found = directory.iterdir() if directory.is_dir() else ()
+    paths = sorted(p for p in found if pattern.fullmatch(p.name))
+    if not paths:
+        raise EvaluationError(f"no {name} (or its shards {stem}-NNNNN.parquet) in {directory}")
+    frames = [pd.read_parquet(p, columns=columns) for p in paths]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty:
-        raise EvaluationError(f"{path} has no rows")
+        raise EvaluationError(f"{', '.join(map(str, paths))}: no rows")
     return frame
 
 
@@ -442,9 +449,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--test-dir", default="/opt/ml/processing/input/test")
     parser.add_argument(
-        "--train-dir",
-        default="/opt/ml/processing/input/train",
-        help="preprocess's train output: its history.parquet feeds the naive baseline",
+        "--history-dir",
+        default="/opt/ml/processing/input/history",
+        help="preprocess's history output (history.parquet or its shards): the naive "
+        "baseline's and MASE's past",
     )
     parser.add_argument(
         "--champion-dir",
@@ -473,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             booster, schema = load_model(unpack_model(Path(args.model_dir), work / "model"))
             test = read_parquet(Path(args.test_dir), "test.parquet")
-            history = read_parquet(Path(args.train_dir), HISTORY_FILE)
+            keys = [*schema["series_columns"], schema["date_column"], schema["target_column"]]
+            history = read_parquet(Path(args.history_dir), HISTORY_FILE, columns=keys)
             champion = load_champion(args.champion_dir, work / "champion")
             report, predicted = evaluate(
                 booster, schema, test, history, champion, args.quality_metric

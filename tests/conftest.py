@@ -57,25 +57,17 @@ def cli_args(**options: object) -> list[str]:
 
 
 def preprocess_into(input_file: Path, root: Path, **options: object) -> dict[str, Path]:
-    """preprocess.py's main on `input_file`, its four output folders under `root`; `options`
+    """preprocess.py's main on `input_file`, its output folders under `root`; `options`
     are more of its flags (horizon=14 gives --horizon 14)."""
     import preprocess
 
-    dirs = {name: root / name for name in ("train", "validation", "test", "batch")}
-    assert (
-        preprocess.main(
-            cli_args(
-                input_dir=input_file,
-                train_dir=dirs["train"],
-                validation_dir=dirs["validation"],
-                test_dir=dirs["test"],
-                batch_dir=dirs["batch"],
-                **options,
-            )
-        )
-        == 0
-    )
+    dirs = {name: root / name for name in PREPROCESS_OUTPUTS}
+    folders = {f"{name}_dir": folder for name, folder in dirs.items()}
+    assert preprocess.main(cli_args(input_dir=input_file, **folders, **options)) == 0
     return dirs
+
+
+PREPROCESS_OUTPUTS = ("train", "validation", "test", "history", "reference", "schema", "batch")
 
 
 def processing_step(
@@ -202,7 +194,13 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, rossmann_file: Path) -> d
     dirs = {**preprocess_into(rossmann_file, root), "model": root / "model"}
     assert (
         train.main(
-            cli_args(train=dirs["train"], validation=dirs["validation"], model_dir=dirs["model"])
+            cli_args(
+                train=dirs["train"],
+                validation=dirs["validation"],
+                history=dirs["history"],
+                schema=dirs["schema"],
+                model_dir=dirs["model"],
+            )
         )
         == 0
     )

@@ -21,10 +21,22 @@ from pipelines.settings import load_settings
 def test_preprocess_defaults_are_the_container_paths() -> None:
     args = preprocess.parse_args([])
     assert args.input_dir == contract.RAW_DATA_DIR
-    assert (args.train_dir, args.validation_dir, args.test_dir, args.batch_dir) == (
+    folders = (
+        args.train_dir,
+        args.validation_dir,
+        args.test_dir,
+        args.history_dir,
+        args.reference_dir,
+        args.schema_dir,
+        args.batch_dir,
+    )
+    assert folders == (
         contract.TRAIN_DIR,
         contract.VALIDATION_DIR,
         contract.TEST_DIR,
+        contract.HISTORY_DIR,
+        contract.REFERENCE_DIR,
+        contract.SCHEMA_DIR,
         contract.BATCH_DIR,
     )
     settings = load_settings("dev")
@@ -37,10 +49,10 @@ def test_preprocess_defaults_are_the_container_paths() -> None:
 
 def test_evaluate_defaults_are_the_container_paths() -> None:
     args = evaluate.parse_args([])
-    assert (args.model_dir, args.test_dir, args.train_dir, args.output_dir) == (
+    assert (args.model_dir, args.test_dir, args.history_dir, args.output_dir) == (
         contract.MODEL_INPUT_DIR,
         contract.EVAL_TEST_DIR,
-        contract.EVAL_TRAIN_DIR,
+        contract.EVAL_HISTORY_DIR,
         contract.EVALUATION_DIR,
     )
     assert evaluate.EVALUATION_FILE == contract.EVALUATION_FILE
@@ -54,10 +66,20 @@ def test_file_names_agree() -> None:
         == inference.SCHEMA_FILE
         == contract.FEATURE_SCHEMA_FILE
     )
-    assert (train.TRAIN_FILE, train.VALIDATION_FILE) == (
-        contract.TRAIN_FILE,
-        contract.VALIDATION_FILE,
+    assert (
+        (train.TRAIN_FILE, train.VALIDATION_FILE)
+        == (
+            preprocess.TRAIN_FILE,
+            preprocess.VALIDATION_FILE,
+        )
+        == (contract.TRAIN_FILE, contract.VALIDATION_FILE)
     )
+    assert (preprocess.TEST_FILE, preprocess.REFERENCE_FILE, preprocess.BATCH_FILE) == (
+        contract.TEST_FILE,
+        contract.REFERENCE_FILE,
+        contract.BATCH_FILE,
+    )
+    assert preprocess.SCHEMA_FILE == contract.FEATURE_SCHEMA_FILE
     assert (
         train.HISTORY_FILE
         == preprocess.HISTORY_FILE
@@ -65,10 +87,38 @@ def test_file_names_agree() -> None:
         == contract.HISTORY_FILE
     )
     assert (
-        train.HISTORY_SCHEMA_FILE == preprocess.HISTORY_SCHEMA_FILE == contract.HISTORY_SCHEMA_FILE
+        train.HISTORY_SCHEMA_FILE
+        == preprocess.HISTORY_SCHEMA_FILE
+        == drift.HISTORY_SCHEMA_FILE
+        == contract.HISTORY_SCHEMA_FILE
     )
     assert train.BACKTEST_DIR == evaluate.BACKTEST_DIR == contract.BACKTEST_DIR
     assert train.INFERENCE_MODULE == contract.INFERENCE_PROGRAM
+
+
+def test_shard_names_are_what_every_reader_reads() -> None:
+    """preprocess's shard names (one unit, its parts, several units, their parts) are read
+    by train.py, evaluate.py and drift.py alike, and nothing else is."""
+    names = [
+        *preprocess.shard_names(contract.TRAIN_FILE, 0, 1, 1),
+        *preprocess.shard_names(contract.TRAIN_FILE, 0, 1, 3),
+        *preprocess.shard_names(contract.TRAIN_FILE, 7, 12, 1),
+        *preprocess.shard_names(contract.TRAIN_FILE, 7, 12, 2),
+    ]
+    assert names == [
+        "train.parquet",
+        "train-000.parquet",
+        "train-001.parquet",
+        "train-002.parquet",
+        "train-00007.parquet",
+        "train-00007-000.parquet",
+        "train-00007-001.parquet",
+    ]
+    pattern = preprocess.shard_pattern(contract.TRAIN_FILE)
+    assert all(pattern.fullmatch(n) for n in names)
+    assert not any(pattern.fullmatch(n) for n in ("train.parquet.tmp", "train-1.parquet"))
+    batch = preprocess.shard_names(contract.BATCH_FILE, 3, 5, 2)
+    assert all(drift.batch_files().fullmatch(n) for n in batch)
 
 
 def test_hyperparameter_defaults_agree_with_the_profile() -> None:
@@ -110,8 +160,9 @@ def test_metric_regexes_match_what_train_prints() -> None:
 
 def test_drift_defaults_are_the_container_paths() -> None:
     args = drift.parse_args([])
-    assert (args.baseline_dir, args.batch_dir, args.output_dir) == (
-        contract.BASELINE_INPUT_DIR,
+    assert (args.schema_dir, args.reference_dir, args.batch_dir, args.output_dir) == (
+        contract.SCHEMA_INPUT_DIR,
+        contract.REFERENCE_INPUT_DIR,
         contract.BATCH_INPUT_DIR,
         contract.DRIFT_DIR,
     )

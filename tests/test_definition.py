@@ -130,18 +130,21 @@ def test_champion_gate_compares_with_min_improvement_and_explains(dev_definition
     assert {"Get": "Parameters.MinImprovement"} in message["Values"]
 
 
-def test_drift_monitor_reads_the_baseline_and_the_batch_from_preprocess(
+def output_of(step_name: str, output: str) -> dict:
+    return {"Get": f"Steps.{step_name}.ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri"}
+
+
+def test_drift_monitor_reads_the_reference_and_the_batch_from_preprocess(
     dev_definition: dict,
 ) -> None:
     monitor = step(dev_definition, "MonitorDrift")
     assert "DependsOn" not in monitor  # only Preprocess's outputs: it runs beside Train
     inputs = {i["InputName"]: i["S3Input"] for i in monitor["Arguments"]["ProcessingInputs"]}
-    assert inputs["baseline"]["S3Uri"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
-    }
-    assert inputs["batch"]["S3Uri"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"
-    }
+    for name in ("schema", "reference", "batch"):
+        assert inputs[name]["S3Uri"] == output_of("Preprocess", name)
+    # it fits the baseline over every unit's reference rows: one instance
+    cluster = monitor["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstanceCount"] == 1
     assert monitor["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
         "python3",
         "/opt/ml/processing/input/code/drift.py",
@@ -176,12 +179,13 @@ def test_drift_gate_fails_only_when_asked_and_names_the_features(dev_definition:
 def test_the_drift_baseline_is_registered_with_the_model(dev_definition: dict) -> None:
     """In Model Monitor's format, which Studio shows (the PSI baseline lies beside it)."""
     metrics = step(dev_definition, "RegisterModel")["Arguments"]["ModelMetrics"]
-    train_output = "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
 
     def source(file: str) -> dict:
         return {
             "ContentType": "application/json",
-            "S3Uri": {"Std:Join": {"On": "/", "Values": [{"Get": train_output}, file]}},
+            "S3Uri": {
+                "Std:Join": {"On": "/", "Values": [output_of("MonitorDrift", "drift"), file]}
+            },
         }
 
     assert metrics["ModelDataQuality"] == {
@@ -194,18 +198,13 @@ def test_the_drift_baseline_is_registered_with_the_model(dev_definition: dict) -
 
 def test_steps_are_wired_through_property_references(dev_definition: dict) -> None:
     train = step(dev_definition, "Train")["Arguments"]
-    channels = {
-        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train["InputDataConfig"]
-    }
-    assert channels["train"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
-    }
-    assert channels["validation"] == {
-        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri"
-    }
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in train["InputDataConfig"]}
+    for name in ("train", "validation", "history", "schema"):
+        assert channels[name]["S3Uri"] == output_of("Preprocess", name)
     evaluate = gets(step(dev_definition, "Evaluate")["Arguments"]["ProcessingInputs"])
     assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate
-    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri" in evaluate
+    assert output_of("Preprocess", "test")["Get"] in evaluate
+    assert output_of("Preprocess", "history")["Get"] in evaluate
     register = step(dev_definition, "RegisterModel")["Arguments"]
     assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
         "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"
@@ -220,6 +219,42 @@ def test_steps_are_wired_through_property_references(dev_definition: dict) -> No
     assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['batch'].S3Output.S3Uri"
     }
+
+
+def test_several_instances_share_the_work(dev_definition: dict) -> None:
+    """Each training host its own shards (one per TrainingInstanceCount, written by
+    Preprocess), every host the schemas; each Preprocess instance its own input files
+    (whole series each) and all of them to plan alike; Evaluate on one instance (its
+    metrics need every test row). The instance counts are parameters: one definition
+    serves every count."""
+    train = step(dev_definition, "Train")["Arguments"]
+    distribution = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3DataDistributionType"]
+        for c in train["InputDataConfig"]
+    }
+    assert distribution == {
+        "train": "ShardedByS3Key",
+        "validation": "ShardedByS3Key",
+        "history": "ShardedByS3Key",
+        "schema": "FullyReplicated",
+        "code": "FullyReplicated",
+    }
+    assert train["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
+    pre = step(dev_definition, "Preprocess")["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in pre["ProcessingInputs"]}
+    assert inputs["data"]["S3DataDistributionType"] == "ShardedByS3Key"
+    assert inputs["scan"]["S3DataDistributionType"] == "FullyReplicated"
+    assert inputs["data"]["S3Uri"] == inputs["scan"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    arguments = pre["AppSpecification"]["ContainerArguments"]
+    shards = arguments[arguments.index("--train-shards") + 1]
+    assert shards == {
+        "Std:Join": {"On": "", "Values": [{"Get": "Parameters.TrainingInstanceCount"}]}
+    }
+    assert pre["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == {
+        "Get": "Parameters.ProcessingInstanceCount"
+    }
+    evaluate = step(dev_definition, "Evaluate")["Arguments"]
+    assert evaluate["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
 
 
 def test_every_parameter_is_declared_and_used(dev_definition: dict) -> None:

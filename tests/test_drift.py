@@ -1,5 +1,6 @@
-"""Drift monitoring: the PSI arithmetic, the baseline preprocess writes, drift.py on real
-Rossmann rows, and the pipeline failing on severe drift when FailOnSevereDrift=1."""
+"""Drift monitoring: the PSI arithmetic, the baseline drift.py fits on preprocess's reference
+rows, drift.py on real Rossmann rows, and the pipeline failing on severe drift when
+FailOnSevereDrift=1."""
 
 from __future__ import annotations
 
@@ -120,8 +121,17 @@ def test_unknown_reference_mode_is_refused(rossmann: pd.DataFrame) -> None:
 # ------------------------------------------------------------------ drift.py on real rows
 
 
-def run_drift(baseline_dir: Path, batch_dir: Path, out: Path) -> dict[str, Any]:
-    assert drift.main(cli_args(baseline_dir=baseline_dir, batch_dir=batch_dir, output_dir=out)) == 0
+def run_drift(
+    prepared: dict[str, Path], out: Path, batch: Path | None = None, reference: Path | None = None
+) -> dict[str, Any]:
+    """drift.py on preprocess's outputs (another batch or reference folder, if given)."""
+    args = cli_args(
+        schema_dir=prepared["schema"],
+        reference_dir=reference or prepared["reference"],
+        batch_dir=batch or prepared["batch"],
+        output_dir=out,
+    )
+    assert drift.main(args) == 0
     assert (out / "drift.png").stat().st_size > 0
     return json.loads((out / "drift.json").read_text())
 
@@ -129,10 +139,10 @@ def run_drift(baseline_dir: Path, batch_dir: Path, out: Path) -> dict[str, Any]:
 def test_the_batch_of_the_same_period_shows_no_severe_drift(
     prepared: dict[str, Path], tmp_path: Path
 ) -> None:
-    baseline = json.loads((prepared["train"] / drift.BASELINE_FILE).read_text())
+    report = run_drift(prepared, tmp_path)
+    baseline = json.loads((tmp_path / drift.BASELINE_FILE).read_text())
     assert baseline["reference"]["mode"] == "seasonal"
     assert "Promo" in baseline["features"] and "day_of_week" in baseline["unmonitored"]
-    report = run_drift(prepared["train"], prepared["batch"], tmp_path)
     assert report["severe_count"] == 0 and report["summary"] == "none"
     assert report["rows"] == 3654
     assert set(report["features"]) == set(baseline["features"])
@@ -162,7 +172,7 @@ def test_shifted_promotions_and_sales_levels_are_graded_severe(
     shifted_file: Path, tmp_path: Path
 ) -> None:
     dirs = preprocess_into(shifted_file, tmp_path)
-    report = run_drift(dirs["train"], dirs["batch"], tmp_path / "drift")
+    report = run_drift(dirs, tmp_path / "drift")
     severe = set(report["severe_features"])
     assert {"Promo", "roll_mean_28", "lag_42"} <= severe
     assert report["features"]["Promo"]["psi"] > 1
@@ -170,13 +180,14 @@ def test_shifted_promotions_and_sales_levels_are_graded_severe(
     assert report["features"]["StoreType"]["grade"] == "minor"
 
 
-def test_the_baseline_in_model_monitors_format(prepared: dict[str, Path]) -> None:
+def test_the_baseline_in_model_monitors_format(prepared: dict[str, Path], tmp_path: Path) -> None:
     """statistics.json and constraints.json (Model Monitor's data-quality schema) describe
     the same reference rows as the PSI baseline, one entry per model feature."""
-    schema = json.loads((prepared["train"] / "feature_schema.json").read_text())
-    baseline = json.loads((prepared["train"] / drift.BASELINE_FILE).read_text())
-    statistics = json.loads((prepared["train"] / "statistics.json").read_text())
-    constraints = json.loads((prepared["train"] / "constraints.json").read_text())
+    run_drift(prepared, tmp_path)
+    schema = json.loads((prepared["schema"] / "history_schema.json").read_text())
+    baseline = json.loads((tmp_path / drift.BASELINE_FILE).read_text())
+    statistics = json.loads((tmp_path / "statistics.json").read_text())
+    constraints = json.loads((tmp_path / "constraints.json").read_text())
     names = [f["name"] for f in schema["features"]]
     assert [f["name"] for f in statistics["features"]] == names
     assert [f["name"] for f in constraints["features"]] == names
@@ -212,24 +223,58 @@ def test_batch_shards_are_read_as_one_batch(prepared: dict[str, Path], tmp_path:
     shards.mkdir()
     (shards / "batch-000.csv").write_text("".join(rows[::2]))
     (shards / "batch-001.csv").write_text("".join(rows[1::2]))
-    whole = run_drift(prepared["train"], prepared["batch"], tmp_path / "whole")
-    split = run_drift(prepared["train"], shards, tmp_path / "split")
+    whole = run_drift(prepared, tmp_path / "whole")
+    split = run_drift(prepared, tmp_path / "split", batch=shards)
     assert split["rows"] == whole["rows"] == 3654
     assert split["features"] == whole["features"]
 
 
-def test_missing_baseline_is_one_clear_error(
+def test_reference_shards_give_the_baseline_of_their_union(
+    prepared: dict[str, Path], tmp_path: Path
+) -> None:
+    """Preprocess on several instances writes one reference file per unit of series: the
+    baseline fitted on them is the one of all the rows."""
+    rows = pd.read_parquet(prepared["reference"] / "reference.parquet")
+    shards = tmp_path / "reference"
+    shards.mkdir()
+    stores = rows["Store"] % 3
+    for k in range(3):
+        rows[stores == k].to_parquet(shards / f"reference-{k:05d}.parquet", index=False)
+    run_drift(prepared, tmp_path / "whole")
+    run_drift(prepared, tmp_path / "split", reference=shards)
+    whole, split = (
+        json.loads((tmp_path / side / drift.BASELINE_FILE).read_text())
+        for side in ("whole", "split")
+    )
+    assert split == whole
+    # Model Monitor's statistics: the same counts and ranges (its KLL sketch and float sums
+    # depend on the rows' order, which the shards change)
+    whole, split = (
+        {
+            f["name"]: f["numerical_statistics"]
+            for f in json.loads((tmp_path / side / "statistics.json").read_text())["features"]
+        }
+        for side in ("whole", "split")
+    )
+    assert split.keys() == whole.keys()
+    for name, stats in whole.items():
+        assert split[name]["common"] == stats["common"]
+        assert (split[name]["min"], split[name]["max"]) == (stats["min"], stats["max"])
+        assert split[name]["mean"] == pytest.approx(stats["mean"], rel=1e-9)
+
+
+def test_missing_reference_is_one_clear_error(
     prepared: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        drift.main(
-            cli_args(
-                baseline_dir=tmp_path, batch_dir=prepared["batch"], output_dir=tmp_path / "out"
-            )
-        )
-        == 2
+    args = cli_args(
+        schema_dir=prepared["schema"],
+        reference_dir=tmp_path,
+        batch_dir=prepared["batch"],
+        output_dir=tmp_path / "out",
     )
-    assert f"drift: error: no drift_baseline.json in {tmp_path}" in capsys.readouterr().err
+    assert drift.main(args) == 2
+    err = capsys.readouterr().err
+    assert f"drift: error: no reference.parquet (or its shards) in {tmp_path}" in err
     assert not (tmp_path / "out").exists()
 
 

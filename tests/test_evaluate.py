@@ -26,7 +26,7 @@ def evaluation(prepared: dict[str, Path], tmp_path_factory: pytest.TempPathFacto
             cli_args(
                 model_dir=packed,
                 test_dir=prepared["test"],
-                train_dir=prepared["train"],
+                history_dir=prepared["history"],
                 output_dir=out,
             )
         )
@@ -146,7 +146,7 @@ def champion_evaluation(
             cli_args(
                 model_dir=packed,
                 test_dir=prepared["test"],
-                train_dir=prepared["train"],
+                history_dir=prepared["history"],
                 champion_dir=packed,
                 output_dir=out,
                 no_plots=True,
@@ -192,7 +192,7 @@ def test_the_no_champion_marker_means_no_champion(
             cli_args(
                 model_dir=evaluation.parent / "model",
                 test_dir=prepared["test"],
-                train_dir=prepared["train"],
+                history_dir=prepared["history"],
                 champion_dir=tmp_path / "champion",
                 output_dir=tmp_path / "out",
                 no_plots=True,
@@ -214,7 +214,7 @@ def test_a_champion_uri_that_is_not_a_model_is_refused(
             cli_args(
                 model_dir=evaluation.parent / "model",
                 test_dir=prepared["test"],
-                train_dir=prepared["train"],
+                history_dir=prepared["history"],
                 champion_dir=tmp_path / "champion",
                 output_dir=tmp_path / "out",
             )
@@ -319,7 +319,7 @@ def test_missing_model(
             cli_args(
                 model_dir=tmp_path,
                 test_dir=prepared["test"],
-                train_dir=prepared["train"],
+                history_dir=prepared["history"],
                 output_dir=tmp_path / "out",
             )
         )

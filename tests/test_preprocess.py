@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import preprocess as pp
 import pytest
-from conftest import cli_args, preprocess_into
+from conftest import PREPROCESS_OUTPUTS, cli_args, preprocess_into
 
 COLS = pp.ColumnConfig(known_columns=("Promo",))  # the promotion calendar is known ahead
 
@@ -39,9 +39,11 @@ def frame(
 
 
 def test_lags_are_never_closer_than_the_horizon() -> None:
-    assert pp.lag_days(42) == [42, 49, 56, 63, 364]
-    assert pp.lag_days(10) == [10, 14, 21, 28, 35, 364]
-    assert min(pp.lag_days(400)) >= 400
+    from features import lag_days
+
+    assert lag_days(42) == [42, 49, 56, 63, 364]
+    assert lag_days(10) == [10, 14, 21, 28, 35, 364]
+    assert min(lag_days(400)) >= 400
 
 
 def sales_on(data: pd.DataFrame, store: int, day: pd.Timestamp) -> float:
@@ -368,7 +370,7 @@ def test_a_very_wide_row_is_named(tmp_path: Path) -> None:
 def test_main_on_real_rossmann(
     tmp_path: Path, rossmann_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dirs = {n: tmp_path / n for n in ("train", "validation", "test", "batch")}
+    dirs = {n: tmp_path / n for n in PREPROCESS_OUTPUTS}
     assert (
         pp.main(
             [
@@ -385,7 +387,7 @@ def test_main_on_real_rossmann(
         "forecast 3654 rows, 2015-06-20..2015-07-31 after the origin 2015-06-19 (future rows "
         "of the input)"
     ) in out
-    schema = json.loads((dirs["train"] / "feature_schema.json").read_text())
+    schema = json.loads((dirs["schema"] / "feature_schema.json").read_text())
     assert schema["windows"]["test"] == ["2015-05-09", "2015-06-19"]
     assert schema["target_transform"] == "log1p"
     assert schema["columns"]["categorical"] == ["StoreType", "Assortment", "State", "HolidayCode"]
@@ -429,24 +431,15 @@ def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "notes.txt").write_text("mine")
     out = preprocess_into(data, tmp_path, horizon=14, known_columns="Promo")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "batch",
-        "sales.csv",
-        "test",
-        "train",
-        "validation",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["sales.csv", *out])
     assert (out["train"] / "notes.txt").read_text() == "mine"
-    assert sorted(p.name for p in out["train"].iterdir()) == [
-        "constraints.json",
-        "drift_baseline.json",
+    assert sorted(p.name for p in out["train"].iterdir()) == ["notes.txt", "train.parquet"]
+    assert sorted(p.name for p in out["schema"].iterdir()) == [
         "feature_schema.json",
-        "history.parquet",
         "history_schema.json",
-        "notes.txt",
-        "statistics.json",
-        "train.parquet",
     ]
+    assert [p.name for p in out["history"].iterdir()] == ["history.parquet"]
+    assert [p.name for p in out["reference"].iterdir()] == ["reference.parquet"]
 
 
 def test_batch_is_split_by_series_into_one_file_per_transform_instance(tmp_path: Path) -> None:

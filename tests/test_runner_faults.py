@@ -50,6 +50,13 @@ if mode in ("rename-across", "move-across"):  # stage beside the output, then mo
     sys.exit(0)
 if mode == "env":
     (out / "env.txt").write_text(" ".join(sorted(os.environ)))
+if mode == "second-instance-fails":  # algo-2 fails at once; algo-1 would run on for 60 s
+    import json
+    host = json.loads(Path(sys.argv[3]).read_text())["current_host"]
+    if host == "algo-2":
+        print("script: error: algo-2 gave up", file=sys.stderr)
+        sys.exit(2)
+    time.sleep(60)
 (out / "result.txt").write_text(mode)
 """
 CODE = "s3://bucket/code/fault.py"
@@ -118,6 +125,27 @@ def test_failing_job_keeps_its_log_and_stops_downstream(workdir: Path) -> None:
     assert not list((workdir / "cache").rglob("*.json"))  # nothing cached for a failure
     # the failed job's partial output never reached (local) S3
     assert not (workdir / "s3" / "bucket" / "executions").exists()
+
+
+def test_one_failed_instance_stops_the_others_and_fails_the_job(workdir: Path) -> None:
+    """A processing job on two instances: algo-2 fails, algo-1 (which would run on for a
+    minute) is stopped, and the reason names the instance and its log."""
+    first = step("First", "second-instance-fails", "s3://bucket/data/")
+    first["Arguments"]["AppSpecification"]["ContainerArguments"].append(
+        "/opt/ml/config/resourceconfig.json"
+    )
+    first["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = 2
+    document = {"Version": "2020-12-01", "Parameters": [], "Steps": [first]}
+    started = time.perf_counter()
+    result = runner(document, workdir).run()
+    assert time.perf_counter() - started < 30
+    assert statuses(result) == {"First": "Failed"}
+    assert result.failure_reason.startswith(
+        "First: the job exited with status 2 on algo-2: script: error: algo-2 gave up; log: "
+    )
+    assert result.failure_reason.endswith("First/algo-2/job.log")
+    log = next((workdir / "executions").iterdir()) / "First" / "job.log"
+    assert "==> algo-1" in log.read_text() and "algo-2 gave up" in log.read_text()
 
 
 def test_progress_lines_of_parallel_steps_never_interleave(workdir: Path) -> None:

@@ -129,7 +129,9 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     }
     # the demo input: Rossmann with the last six weeks' sales held back
     assert mounted["/opt/ml/processing/input/data"] == {"rossmann_top100.csv": 5_189_899}
-    for output in ("train", "validation", "test", "batch"):
+    # local mode refuses ShardedByS3Key (its one instance takes all of the input anyway)
+    assert mounted["/opt/ml/processing/input/scan"] == mounted["/opt/ml/processing/input/data"]
+    for output in ("train", "validation", "test", "history", "reference", "schema", "batch"):
         assert f"/opt/ml/processing/{output}" in mounted
 
     tr = service(train)
@@ -143,14 +145,15 @@ def test_sdk_starts_each_container_with_our_script_arguments_and_volumes(
     )
     assert hyperparameters["num_round"] == "5"
     assert mounted["/opt/ml/input/data/code"] == {"sourcedir.tar.gz": len(assets.training.payload)}
-    assert "/opt/ml/input/data/train" in mounted and "/opt/ml/input/data/validation" in mounted
+    for channel in ("train", "validation", "history", "schema"):
+        assert f"/opt/ml/input/data/{channel}" in mounted
 
     ev = service(evaluate)
     assert ev["entrypoint"][:2] == ["python3", "/opt/ml/processing/input/code/evaluate.py"]
     assert {
         "/opt/ml/processing/input/model",
         "/opt/ml/processing/input/test",
-        "/opt/ml/processing/input/train",
+        "/opt/ml/processing/input/history",
         "/opt/ml/processing/evaluation",
     } <= set(evaluate["mounted"])
     assert "model.tar.gz" in evaluate["mounted"]["/opt/ml/processing/input/model"]

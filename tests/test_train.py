@@ -23,6 +23,17 @@ def test_model_dir_holds_model_and_schema(prepared: dict[str, Path]) -> None:
     assert booster.num_boosted_rounds() == report["validation"]["best_iteration"] + 1
 
 
+def channels(prepared: dict[str, Path], **other: Path) -> dict[str, Path]:
+    """The four data channels of preprocess's outputs (any of them replaced by `other`)."""
+    names = ("train", "validation", "history", "schema")
+    return {name: other.get(name, prepared[name]) for name in names}
+
+
+def channel_env(prepared: dict[str, Path]) -> dict[str, str]:
+    """What the training toolkit sets for them: SM_CHANNEL_<NAME>."""
+    return {f"SM_CHANNEL_{n.upper()}": str(p) for n, p in channels(prepared).items()}
+
+
 def test_sourcedir_run_ships_the_inference_handler(
     prepared: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -38,12 +49,7 @@ def test_sourcedir_run_ships_the_inference_handler(
     code = tmp_path / "code"
     with tarfile.open(fileobj=io.BytesIO(code_assets().training.payload)) as tar:
         tar.extractall(code, filter="data")
-    env = {
-        **os.environ,
-        "SM_CHANNEL_TRAIN": str(prepared["train"]),
-        "SM_CHANNEL_VALIDATION": str(prepared["validation"]),
-        "SM_MODEL_DIR": str(tmp_path / "model"),
-    }
+    env = {**os.environ, **channel_env(prepared), "SM_MODEL_DIR": str(tmp_path / "model")}
     result = subprocess.run(
         [sys.executable, "train.py", "--num_round", "20"],
         cwd=code,
@@ -75,8 +81,8 @@ def test_sm_environment_and_toolkit_arguments(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(prepared["train"]))
-    monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(prepared["validation"]))
+    for name, value in channel_env(prepared).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
     # what the XGBoost toolkit passes: underscores, plus its own sagemaker_* entries
     assert (
@@ -104,21 +110,8 @@ def test_sm_environment_and_toolkit_arguments(
 
 def test_same_seed_same_model(prepared: dict[str, Path], tmp_path: Path) -> None:
     for name in ("a", "b"):
-        assert (
-            train.main(
-                [
-                    "--train",
-                    str(prepared["train"]),
-                    "--validation",
-                    str(prepared["validation"]),
-                    "--model-dir",
-                    str(tmp_path / name),
-                    "--num_round",
-                    "20",
-                ]
-            )
-            == 0
-        )
+        args = cli_args(**channels(prepared), model_dir=tmp_path / name, num_round=20)
+        assert train.main(args) == 0
     assert (tmp_path / "a" / "xgboost-model.ubj").read_bytes() == (
         tmp_path / "b" / "xgboost-model.ubj"
     ).read_bytes()
@@ -141,20 +134,7 @@ def test_bad_hyperparameters(
     message: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert (
-        train.main(
-            [
-                "--train",
-                str(prepared["train"]),
-                "--validation",
-                str(prepared["validation"]),
-                "--model-dir",
-                str(tmp_path / "m"),
-                *args,
-            ]
-        )
-        == 2
-    )
+    assert train.main([*cli_args(**channels(prepared), model_dir=tmp_path / "m"), *args]) == 2
     assert capsys.readouterr().err == f"train: error: {message}\n"
     assert not (tmp_path / "m").exists()
 
@@ -167,33 +147,24 @@ def test_wrong_type_hyperparameter(capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_and_empty_channels(
     prepared: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        train.main(
-            cli_args(
-                train=prepared["train"], validation=tmp_path / "nope", model_dir=tmp_path / "m"
-            )
-        )
-        == 2
-    )
-    assert "channel 'validation': folder" in capsys.readouterr().err
+    def run(**other: Path) -> str:
+        assert train.main(cli_args(**channels(prepared, **other), model_dir=tmp_path / "m")) == 2
+        return capsys.readouterr().err
+
+    assert "channel 'validation': folder" in run(validation=tmp_path / "nope")
     empty = tmp_path / "empty"
     empty.mkdir()
+    assert "channel 'schema': no feature_schema.json" in run(schema=empty)
+    assert f"channel 'train': no train.parquet (or its shards) in {empty}" in run(train=empty)
     assert (
-        train.main(
-            cli_args(train=empty, validation=prepared["validation"], model_dir=tmp_path / "m")
-        )
-        == 2
-    )
-    assert "channel 'train': no feature_schema.json" in capsys.readouterr().err
+        f"channel 'history': no history.parquet (or its shards) in {empty}, though this host "
+        "received training rows"
+    ) in run(history=empty)
     no_rows = tmp_path / "no_rows"
     shutil.copytree(prepared["validation"], no_rows)
     import pandas as pd
 
     frame = pd.read_parquet(no_rows / "validation.parquet")
     frame.iloc[:0].to_parquet(no_rows / "validation.parquet")
-    assert (
-        train.main(cli_args(train=prepared["train"], validation=no_rows, model_dir=tmp_path / "m"))
-        == 2
-    )
-    assert "channel 'validation':" in capsys.readouterr().err
+    assert "channel 'validation': no rows" in run(validation=no_rows)
     assert not (tmp_path / "m").exists()

@@ -34,9 +34,8 @@ def test_the_watcher_reports_each_new_round_of_a_real_training(
 ) -> None:
     log = tmp_path / "job.log"
     lines: list[str] = []
-    argv = cli_args(
-        train=prepared["train"], validation=prepared["validation"], model_dir=tmp_path / "model"
-    )
+    channels = {name: prepared[name] for name in ("train", "validation", "history", "schema")}
+    argv = cli_args(**channels, model_dir=tmp_path / "model")
     with log.open("w") as out, Watcher(log, lines.append, total=300, interval=0.05):
         subprocess.run(
             [

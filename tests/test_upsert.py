@@ -83,8 +83,8 @@ def test_create_then_update_then_no_op(
 
 def test_code_is_uploaded_only_when_missing(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert upsert.main(["--role-arn", ROLE]) == 0
-    # 3 processing scripts, the training tarball, the no-champion marker
-    assert capsys.readouterr().err.count("staged s3://") == 5
+    # 5 processing scripts, the training tarball, the no-champion marker
+    assert capsys.readouterr().err.count("staged s3://") == 7
     assert upsert.main(["--role-arn", ROLE]) == 0
     assert "staged" not in capsys.readouterr().err
 

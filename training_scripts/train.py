@@ -1,27 +1,32 @@
 """Train the XGBoost sales model: SageMaker XGBoost framework script mode.
 
 The SageMaker training toolkit runs `python train.py --num_round 1000 --max_depth 8 ...` with
-the channels in SM_CHANNEL_TRAIN / SM_CHANNEL_VALIDATION and the model directory in
-SM_MODEL_DIR; the same command works from a shell with explicit `--train`, `--validation` and
-`--model-dir`. Two models come out of one setting: the back-test's (early stopping on the
-validation window, then optionally refit on train + validation; under backtest/, what
-Evaluate scores) and the forecast's (the same tree count refit on all history up to the
-forecast origin, from the train channel's history.parquet; at the top, what is registered
-and served), with the forecast interval fitted on the early-stopped model's validation
-errors. Models are saved in XGBoost's own UBJSON format next to the feature schema that
-inference enforces. Metric lines (`validation-mape=...`) are what the pipeline's metric
-definitions parse from the log.
+the channels in SM_CHANNEL_TRAIN / _VALIDATION / _HISTORY (preprocess's shards; with
+ShardedByS3Key this host's share) / _SCHEMA and the model directory in SM_MODEL_DIR; the
+same command works from a shell with explicit `--train`, `--validation`, `--history`,
+`--schema` and `--model-dir`. Two models come out of one setting: the back-test's (early
+stopping on the validation window, then optionally refit on train + validation; under
+backtest/, what Evaluate scores) and the forecast's (the same tree count refit on all history
+up to the forecast origin; at the top, what is registered and served), with the forecast
+interval fitted on the early-stopped model's validation errors. Each is fitted from a
+QuantileDMatrix fed one shard at a time, and with several hosts (SM_HOSTS) through
+XGBoost's collective (cluster.py): the first host writes the model. Models are saved in
+XGBoost's own UBJSON format next to the feature schema that inference enforces. Metric
+lines (`validation-mape=...`) are what the pipeline's metric definitions parse from the log.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from cluster import Cluster, Hosts, join  # ships in the same source directory
 
 MODEL_FILE = "xgboost-model.ubj"
 INFERENCE_MODULE = "inference.py"  # shipped next to this script, copied into model/code/
@@ -39,6 +45,9 @@ HISTORY_FILE = "history.parquet"  # all history, with the forecast's features
 HISTORY_SCHEMA_FILE = "history_schema.json"
 BACKTEST_DIR = "backtest"  # the back-test's model inside the model folder, for Evaluate
 OBJECTIVES = ("squarederror", "tweedie", "poisson")
+
+
+ALONE = Cluster(0, 1)  # one host: no collective
 
 
 class TrainingError(ValueError):
@@ -121,43 +130,90 @@ class Hyperparameters:
         }
 
 
-def load_channel(directory: Path, file_name: str, channel: str) -> pd.DataFrame:
-    """Read one channel's Parquet file; the message names the channel when it is unusable."""
+Chunk = Callable[[], pd.DataFrame]  # one shard's rows, read when the matrix is built
+
+
+def shard_files(directory: Path, file_name: str, channel: str) -> list[Path]:
+    """`file_name` (train.parquet) or every shard of it preprocess wrote (train-000.parquet,
+    ..., train-00007.parquet, ...) in the channel's folder: with ShardedByS3Key this host's
+    share. None at all is an empty share (the host sits out when distributed)."""
     if not directory.is_dir():
         raise TrainingError(f"channel {channel!r}: folder {directory} does not exist")
-    path = directory / file_name
-    if not path.is_file():
-        found = sorted(p.name for p in directory.iterdir())
-        raise TrainingError(f"channel {channel!r}: no {file_name} in {directory} (found {found})")
-    frame = pd.read_parquet(path)
+    stem = file_name.rpartition(".")[0]
+    pattern = re.compile(rf"{re.escape(stem)}(-\d{{5}})?(-\d{{3}})?\.parquet")
+    return sorted(p for p in directory.iterdir() if pattern.fullmatch(p.name))
+
+
+def chunks(paths: list[Path], columns: list[str]) -> list[Chunk]:
+    """Readers of the shards' `columns`, each called when its shard is wanted."""
+    return [functools.partial(pd.read_parquet, path, columns=columns) for path in paths]
+
+
+def load_frame(parts: list[Chunk], channel: str) -> pd.DataFrame:
+    frames = [read() for read in parts]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty:
-        raise TrainingError(f"channel {channel!r}: {path} has no rows")
+        raise TrainingError(f"channel {channel!r}: no rows")
     return frame
 
 
 def load_schema(directory: Path, file_name: str = SCHEMA_FILE) -> dict[str, Any]:
     path = directory / file_name
     if not path.is_file():
-        raise TrainingError(f"channel 'train': no {file_name} in {directory}")
+        raise TrainingError(f"channel 'schema': no {file_name} in {directory}")
     schema: dict[str, Any] = json.loads(path.read_text())
     return schema
 
 
+class _Shards(xgb.DataIter):
+    """Feeds a QuantileDMatrix one shard at a time: the host holds one shard's frame and
+    the quantised matrix, never every shard's frame at once."""
+
+    def __init__(self, parts: list[Chunk], names: list[str], target: str, transform: str):
+        self.parts, self.names, self.target, self.transform = parts, names, target, transform
+        self.position = 0
+        self.rows = 0
+        super().__init__(release_data=True)
+
+    def next(self, input_data: Callable[..., None]) -> bool:
+        if self.position == len(self.parts):
+            return False
+        frame = self.parts[self.position]()
+        self.position += 1
+        missing = [n for n in self.names if n not in frame.columns]
+        if missing:
+            raise TrainingError(f"feature column(s) {missing} are missing")
+        label = frame[self.target].to_numpy(dtype="float64")
+        input_data(
+            data=frame[self.names].to_numpy(dtype="float32"),
+            label=np.log1p(label) if self.transform == "log1p" else label,
+            feature_names=self.names,
+        )
+        self.rows += len(frame)
+        return True
+
+    def reset(self) -> None:
+        self.position = 0
+        self.rows = 0
+
+
 def matrix(
-    frame: pd.DataFrame, schema: dict[str, Any], channel: str, transform: str = "log1p"
-) -> xgb.DMatrix:
-    """Features in schema order and the (log1p-transformed) target as a DMatrix."""
+    data: pd.DataFrame | list[Chunk],
+    schema: dict[str, Any],
+    channel: str,
+    transform: str = "log1p",
+    max_bin: int = 256,
+    ref: xgb.QuantileDMatrix | None = None,
+) -> xgb.QuantileDMatrix:
+    """Features in schema order and the (log1p-transformed) target, quantised for `hist`
+    (bins from `ref`, the training matrix, for an evaluation set)."""
+    parts = data if isinstance(data, list) else [lambda: data]
     names = [f["name"] for f in schema["features"]]
-    missing = [n for n in names if n not in frame.columns]
-    if missing:
-        raise TrainingError(f"channel {channel!r}: feature column(s) {missing} are missing")
-    target = frame[schema["target_column"]].to_numpy(dtype="float64")
-    return xgb.DMatrix(
-        frame[names].to_numpy(dtype="float32"),
-        label=np.log1p(target) if transform == "log1p" else target,
-        feature_names=names,
-        nthread=-1,
-    )
+    source = _Shards(parts, names, schema["target_column"], transform)
+    try:
+        return xgb.QuantileDMatrix(source, max_bin=max_bin, ref=ref, nthread=-1)
+    except TrainingError as exc:
+        raise TrainingError(f"channel {channel!r}: {exc}") from None
 
 
 def to_target(raw: np.ndarray, transform: str) -> np.ndarray:
@@ -166,15 +222,15 @@ def to_target(raw: np.ndarray, transform: str) -> np.ndarray:
     return np.clip(np.expm1(values) if transform == "log1p" else values, 0, None)
 
 
-def interval_offsets(actual: np.ndarray, predicted: np.ndarray, hp: Hyperparameters) -> dict:
-    """The forecast interval as quantiles of out-of-sample errors on the log1p scale.
+def interval_offsets(errors: np.ndarray, hp: Hyperparameters) -> dict:
+    """The forecast interval as quantiles of out-of-sample errors on the log1p scale
+    (`errors`: log1p(actual) - log1p(predicted), every host's).
 
     The errors are the early-stopped model's on the validation window, which it has not
     seen and which lies one horizon ahead of its training data, as the forecast does
     (split conformal prediction). On the log scale one offset fits stores of every size;
     P10 = expm1(log1p(P50) + offset_low). The offsets are clipped at 0 so that
     P10 <= P50 <= P90 always holds."""
-    errors = np.log1p(actual) - np.log1p(predicted)
     low, high = np.quantile(errors, [hp.interval_low, hp.interval_high])
     return {
         "levels": [hp.interval_low, 0.5, hp.interval_high],
@@ -184,36 +240,55 @@ def interval_offsets(actual: np.ndarray, predicted: np.ndarray, hp: Hyperparamet
     }
 
 
-def sales_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """MAPE and RMSPE over days with positive sales (a ratio to zero is undefined), WAPE
-    over all days."""
+def sales_sums(actual: np.ndarray, predicted: np.ndarray) -> list[float]:
+    """What the validation metrics are made of, summable across hosts: positive days,
+    sum |ratio| and ratio^2 over them, sum |error| and |actual| over all days."""
     positive = actual > 0
     ratio = (actual[positive] - predicted[positive]) / actual[positive]
-    total = float(np.sum(np.abs(actual)))
+    return [
+        float(positive.sum()),
+        float(np.sum(np.abs(ratio))),
+        float(np.sum(ratio**2)),
+        float(np.sum(np.abs(predicted - actual))),
+        float(np.sum(np.abs(actual))),
+    ]
+
+
+def sales_metrics(sums: list[float]) -> dict[str, float]:
+    """MAPE and RMSPE over days with positive sales (a ratio to zero is undefined), WAPE
+    over all days."""
+    positive, abs_ratio, squared_ratio, abs_error, total = sums
     return {
-        "mape": float(np.mean(np.abs(ratio))) if positive.any() else float("nan"),
-        "rmspe": float(np.sqrt(np.mean(ratio**2))) if positive.any() else float("nan"),
-        "wape": float(np.sum(np.abs(predicted - actual)) / total) if total else float("nan"),
+        "mape": abs_ratio / positive if positive else float("nan"),
+        "rmspe": float(np.sqrt(squared_ratio / positive)) if positive else float("nan"),
+        "wape": abs_error / total if total else float("nan"),
     }
 
 
+def _parts(data: pd.DataFrame | list[Chunk]) -> list[Chunk]:
+    return data if isinstance(data, list) else [lambda: data]
+
+
 def train(
-    train_frame: pd.DataFrame,
+    train_data: pd.DataFrame | list[Chunk],
     validation_frame: pd.DataFrame,
     schema: dict[str, Any],
     hp: Hyperparameters,
     threads: int,
     log_every: int = 50,
+    cluster: Cluster = ALONE,
 ) -> tuple[xgb.Booster, dict[str, Any]]:
     """The back-test's model: fit with early stopping on validation, cut at the best
-    iteration, or (refit=1) that many trees fitted on train + validation.
+    iteration, or (refit=1) that many trees fitted on train + validation. `train_data` is
+    a frame or this host's shards; in a cluster every host calls this on its own rows.
 
     The reported validation metrics, and the forecast interval's offsets, are always those
-    of the early-stopped model, which has not seen the validation rows."""
+    of the early-stopped model, which has not seen the validation rows (every host's)."""
     hp.check()
     transform = hp.target_transform
-    dtrain = matrix(train_frame, schema, "train", transform)
-    dvalid = matrix(validation_frame, schema, "validation", transform)
+    parts = _parts(train_data)
+    dtrain = matrix(parts, schema, "train", transform, hp.max_bin)
+    dvalid = matrix(validation_frame, schema, "validation", transform, hp.max_bin, ref=dtrain)
     started = time.perf_counter()
     booster = xgb.train(
         hp.xgboost_params(threads),
@@ -229,33 +304,47 @@ def train(
     booster = booster[: best + 1]
     actual = validation_frame[schema["target_column"]].to_numpy(dtype="float64")
     predicted = to_target(booster.predict(dvalid), transform)
-    metrics: dict[str, Any] = sales_metrics(actual, predicted)
-    metrics["intervals"] = interval_offsets(actual, predicted, hp)
+    metrics: dict[str, Any] = sales_metrics(cluster.allreduce_sum(sales_sums(actual, predicted)))
+    errors = cluster.gather(np.log1p(actual) - np.log1p(predicted))
+    metrics["intervals"] = interval_offsets(errors, hp)
+    rows = {"train": float(dtrain.num_row()), "validation": float(len(validation_frame))}
+    del dtrain, dvalid
     if hp.refit:
         started = time.perf_counter()
         both = matrix(
-            pd.concat([train_frame, validation_frame], ignore_index=True),
-            schema,
-            "train+validation",
-            transform,
+            [*parts, lambda: validation_frame], schema, "train+validation", transform, hp.max_bin
         )
         booster = xgb.train(hp.xgboost_params(threads), both, num_boost_round=best + 1)
         seconds += time.perf_counter() - started
+    totals = cluster.allreduce_sum(list(rows.values()))
     metrics.update(
-        {"best_iteration": int(best), "fit_seconds": seconds, "refit_on_validation": bool(hp.refit)}
+        {
+            "best_iteration": int(best),
+            "fit_seconds": seconds,
+            "refit_on_validation": bool(hp.refit),
+            "rows": {name: int(n) for name, n in zip(rows, totals, strict=True)},
+            "hosts": cluster.size,
+        }
     )
     return booster, metrics
 
 
 def fit_forecast(
-    history: pd.DataFrame, schema: dict[str, Any], hp: Hyperparameters, threads: int, trees: int
-) -> tuple[xgb.Booster, float]:
+    history: pd.DataFrame | list[Chunk],
+    schema: dict[str, Any],
+    hp: Hyperparameters,
+    threads: int,
+    trees: int,
+    cluster: Cluster = ALONE,
+) -> tuple[xgb.Booster, float, int]:
     """The model that forecasts: the back-test's settings and tree count, fitted on all
-    history up to the forecast origin (the back-test's test window included)."""
+    history up to the forecast origin (the back-test's test window included). Returns it,
+    the fit's seconds and the history's rows (every host's)."""
     started = time.perf_counter()
-    data = matrix(history, schema, "train (history)", hp.target_transform)
+    data = matrix(_parts(history), schema, "history", hp.target_transform, hp.max_bin)
     booster = xgb.train(hp.xgboost_params(threads), data, num_boost_round=trees)
-    return booster, time.perf_counter() - started
+    rows = int(cluster.allreduce_sum([float(data.num_row())])[0])
+    return booster, time.perf_counter() - started, rows
 
 
 def model_schema(schema: dict[str, Any], hp: Hyperparameters, intervals: dict) -> dict:
@@ -306,6 +395,16 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Hyperparamet
         "--validation",
         default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
     )
+    parser.add_argument(
+        "--history",
+        default=os.environ.get("SM_CHANNEL_HISTORY", "/opt/ml/input/data/history"),
+        help="all history up to the forecast origin, with the forecast's features",
+    )
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("SM_CHANNEL_SCHEMA", "/opt/ml/input/data/schema"),
+        help="preprocess's feature_schema.json and history_schema.json",
+    )
     parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument(
         "--threads",
@@ -330,18 +429,50 @@ def main(argv: list[str] | None = None) -> int:
         args, hp = parse_args(argv)
     except SystemExit as exc:  # argparse already printed which argument has the wrong type
         return int(exc.code or 2)
+    hosts = Hosts.from_environment()
     try:
         hp.check()
-        train_dir = Path(args.train)
-        schema = load_schema(train_dir, SCHEMA_FILE)
-        history_schema = load_schema(train_dir, HISTORY_SCHEMA_FILE)
-        train_frame = load_channel(train_dir, TRAIN_FILE, "train")
-        history = load_channel(train_dir, HISTORY_FILE, "train")
-        validation_frame = load_channel(Path(args.validation), VALIDATION_FILE, "validation")
+        schema = load_schema(Path(args.schema), SCHEMA_FILE)
+        history_schema = load_schema(Path(args.schema), HISTORY_SCHEMA_FILE)
+        needed = [schema["target_column"], *(f["name"] for f in schema["features"])]
+        found = {
+            channel: shard_files(Path(folder), file, channel)
+            for channel, folder, file in (
+                ("train", args.train, TRAIN_FILE),
+                ("validation", args.validation, VALIDATION_FILE),
+                ("history", args.history, HISTORY_FILE),
+            )
+        }
+        has_data = bool(found["train"])
+        if not has_data and not hosts.distributed:
+            raise TrainingError(f"channel 'train': no {TRAIN_FILE} (or its shards) in {args.train}")
+        for channel in ("validation", "history"):
+            if has_data and not found[channel]:
+                raise TrainingError(
+                    f"channel {channel!r}: no {channel}.parquet (or its shards) in "
+                    f"{getattr(args, channel)}, though this host received training rows: "
+                    "give the training job no more instances than preprocess wrote shards"
+                )
         threads = args.threads or (os.cpu_count() or 1)
-        backtest, metrics = train(train_frame, validation_frame, schema, hp, threads)
-        trees = metrics["best_iteration"] + 1
-        forecast, seconds = fit_forecast(history, history_schema, hp, threads, trees)
+        with join(hosts, has_data) as cluster:
+            validation = load_frame(chunks(found["validation"], needed), "validation")
+            backtest, metrics = train(
+                chunks(found["train"], needed), validation, schema, hp, threads, cluster=cluster
+            )
+            del validation
+            trees = metrics["best_iteration"] + 1
+            forecast_columns = [
+                schema["target_column"],
+                *(f["name"] for f in history_schema["features"]),
+            ]
+            forecast, seconds, history_rows = fit_forecast(
+                chunks(found["history"], forecast_columns),
+                history_schema,
+                hp,
+                threads,
+                trees,
+                cluster,
+            )
     except TrainingError as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
@@ -349,16 +480,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"validation-rmspe={metrics['rmspe']:.6f}")
     print(f"validation-wape={metrics['wape']:.6f}")
     print(f"best-iteration={metrics['best_iteration']}")
+    if not cluster.is_master:
+        print(f"train: host {hosts.current} done; the first host writes the model")
+        return 0
+    rows = {**metrics.pop("rows"), "history": history_rows}
     report = {
         "hyperparameters": asdict(hp),
         "validation": metrics,
         "forecast_fit_seconds": seconds,
         "xgboost_version": xgb.__version__,
-        "rows": {
-            "train": len(train_frame),
-            "validation": len(validation_frame),
-            "history": len(history),
-        },
+        "rows": rows,
+        "hosts": list(hosts.hosts),
     }
     intervals = metrics["intervals"]
     save_model(
@@ -369,9 +501,11 @@ def main(argv: list[str] | None = None) -> int:
         report,
         Path(args.model_dir),
     )
+    where = f" on {cluster.size} hosts" if cluster.size > 1 else ""
     print(
-        f"train: saved {MODEL_FILE} ({trees} trees, fitted on {len(history)} rows of history "
-        f"in {seconds:.1f}s; back-test model {metrics['fit_seconds']:.1f}s) to {args.model_dir}"
+        f"train: saved {MODEL_FILE} ({trees} trees, fitted on {history_rows} rows of history "
+        f"in {seconds:.1f}s{where}; back-test model {metrics['fit_seconds']:.1f}s) to "
+        f"{args.model_dir}"
     )
     return 0
 

@@ -31,6 +31,12 @@ class BuildContext:
         return asset.s3_uri(self.storage_root)
 
     @property
+    def sharded(self) -> str:
+        """How an input each instance takes its own share of is distributed: ShardedByS3Key,
+        except in SageMaker local mode, which refuses it (and runs one instance anyway)."""
+        return "FullyReplicated" if self.storage_root.startswith("file://") else "ShardedByS3Key"
+
+    @property
     def role(self) -> str:
         return self.settings.role_arn or PLACEHOLDER_ROLE_ARN
 
@@ -57,14 +63,21 @@ def execution_uri(ctx: BuildContext, *parts: str) -> Any:
     )
 
 
-def processing_input(name: str, uri: Any, local_path: str) -> Any:
-    """A processing job input: the S3 prefix `uri` copied to `local_path` before the script runs."""
+def processing_input(
+    name: str, uri: Any, local_path: str, distribution: str = "FullyReplicated"
+) -> Any:
+    """A processing job input: the S3 prefix `uri` copied to `local_path` before the script
+    runs; every object to every instance, or (ShardedByS3Key) each object to one of them."""
     from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
 
     return ProcessingInput(
         input_name=name,
         s3_input=ProcessingS3Input(
-            s3_uri=uri, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+            s3_uri=uri,
+            local_path=local_path,
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+            s3_data_distribution_type=distribution,
         ),
     )
 
@@ -152,8 +165,10 @@ def run_script(
     inputs: list[Any],
     outputs: list[Any],
     arguments: list[Any],
+    instance_count: Any = None,
 ) -> Any:
-    """Processing job arguments that run one of our scripts with python3.
+    """Processing job arguments that run one of our scripts with python3, on
+    ProcessingInstanceCount instances unless `instance_count` says otherwise.
 
     The job ScriptProcessor would describe (a `code` input and a `python3 <script>`
     entrypoint), with the whole processing-scripts folder as the code input, built on the
@@ -168,7 +183,7 @@ def run_script(
         image_uri=ctx.image_uri,
         entrypoint=["python3", f"{CODE_DIR}/{script}"],
         instance_type=p.processing_instance_type,
-        instance_count=p.processing_instance_count,
+        instance_count=p.processing_instance_count if instance_count is None else instance_count,
         volume_kms_key=kms_key(ctx),
         output_kms_key=kms_key(ctx),
         max_runtime_in_seconds=ctx.settings.max_runtime_seconds,

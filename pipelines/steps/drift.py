@@ -27,8 +27,9 @@ def drift_property_file() -> Any:
 
 
 def build_monitor_step(ctx: BuildContext, preprocess: Any, report: Any) -> Any:
-    """MonitorDrift needs only Preprocess's outputs (the batch input and the baseline), so it
-    runs beside Train, and its gate can come before anything is registered."""
+    """MonitorDrift needs only Preprocess's outputs (the batch input and the reference rows
+    the baseline is fitted on), so it runs beside Train, and its gate can come before
+    anything is registered. One instance: the baseline is fitted over every unit's rows."""
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
@@ -39,9 +40,12 @@ def build_monitor_step(ctx: BuildContext, preprocess: Any, report: Any) -> Any:
         "drift",
         inputs=[
             processing_input(
-                "baseline",
-                outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
-                contract.BASELINE_INPUT_DIR,
+                "schema", outputs[contract.OUTPUT_SCHEMA].S3Output.S3Uri, contract.SCHEMA_INPUT_DIR
+            ),
+            processing_input(
+                "reference",
+                outputs[contract.OUTPUT_REFERENCE].S3Output.S3Uri,
+                contract.REFERENCE_INPUT_DIR,
             ),
             processing_input(
                 "batch", outputs[contract.OUTPUT_BATCH].S3Output.S3Uri, contract.BATCH_INPUT_DIR
@@ -53,21 +57,26 @@ def build_monitor_step(ctx: BuildContext, preprocess: Any, report: Any) -> Any:
             )
         ],
         arguments=[
-            "--baseline-dir",
-            contract.BASELINE_INPUT_DIR,
+            "--schema-dir",
+            contract.SCHEMA_INPUT_DIR,
+            "--reference-dir",
+            contract.REFERENCE_INPUT_DIR,
             "--batch-dir",
             contract.BATCH_INPUT_DIR,
             "--output-dir",
             contract.DRIFT_DIR,
         ],
+        instance_count=1,
     )
     return ProcessingStep(
         name=contract.MONITOR_DRIFT,
         display_name="Monitor-Input-Drift",
         description=(
             "Population Stability Index of every monitored feature of the batch input against "
-            "the training baseline (minor < 0.1, moderate 0.1-0.25, severe > 0.25); writes "
-            "drift.json and a chart of the most shifted features."
+            "the baseline it fits on the history's reference weeks (minor < 0.1, moderate "
+            "0.1-0.25, severe > 0.25); writes drift.json, a chart of the most shifted "
+            "features and the baseline (also in Model Monitor's format, registered with the "
+            "model)."
         ),
         step_args=step_args,
         property_files=[report],

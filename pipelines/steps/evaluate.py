@@ -42,7 +42,9 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: 
                 "test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri, contract.EVAL_TEST_DIR
             ),
             processing_input(
-                "train", outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri, contract.EVAL_TRAIN_DIR
+                "history",
+                outputs[contract.OUTPUT_HISTORY].S3Output.S3Uri,
+                contract.EVAL_HISTORY_DIR,
             ),
             processing_input(
                 "champion", ctx.params.champion_model_data_uri, contract.CHAMPION_INPUT_DIR
@@ -58,8 +60,8 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: 
             contract.MODEL_INPUT_DIR,
             "--test-dir",
             contract.EVAL_TEST_DIR,
-            "--train-dir",
-            contract.EVAL_TRAIN_DIR,
+            "--history-dir",
+            contract.EVAL_HISTORY_DIR,
             "--champion-dir",
             contract.CHAMPION_INPUT_DIR,
             "--output-dir",
@@ -67,6 +69,7 @@ def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: 
             "--quality-metric",
             ctx.params.quality_metric,
         ],
+        instance_count=1,  # the metrics need every test row: one job reads every shard
     )
     return ProcessingStep(
         name=contract.EVALUATE,

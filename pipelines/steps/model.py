@@ -48,7 +48,7 @@ def output_file(step: Any, output: str, file: str) -> Any:
     return Join(on="/", values=[prefix, file])
 
 
-def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate: Any) -> Any:
+def build_register_step(ctx: BuildContext, monitor: Any, train: Any, evaluate: Any) -> Any:
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.mlops.workflow.model_step import ModelStep
 
@@ -70,13 +70,13 @@ def build_register_step(ctx: BuildContext, preprocess: Any, train: Any, evaluate
             model_statistics=metrics(
                 evaluate, contract.OUTPUT_EVALUATION, contract.EVALUATION_FILE
             ),
-            # the drift baseline in Model Monitor's format, which Studio shows (the PSI
-            # baseline MonitorDrift reads lies beside it in the same folder)
+            # the drift baseline in Model Monitor's format, which Studio shows (MonitorDrift
+            # fits it, and writes it beside its PSI baseline and drift.json)
             model_data_statistics=metrics(
-                preprocess, contract.OUTPUT_TRAIN, contract.MONITOR_STATISTICS_FILE
+                monitor, contract.OUTPUT_DRIFT, contract.MONITOR_STATISTICS_FILE
             ),
             model_data_constraints=metrics(
-                preprocess, contract.OUTPUT_TRAIN, contract.MONITOR_CONSTRAINTS_FILE
+                monitor, contract.OUTPUT_DRIFT, contract.MONITOR_CONSTRAINTS_FILE
             ),
         ),
         description="XGBoost store-day sales model; metrics from the test window.",

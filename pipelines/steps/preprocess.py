@@ -15,11 +15,15 @@ from pipelines.steps.common import (
     run_script,
 )
 
+# Each output, the folder the script writes it to and the flag that names that folder.
 OUTPUTS = (
-    (contract.OUTPUT_TRAIN, contract.TRAIN_DIR),
-    (contract.OUTPUT_VALIDATION, contract.VALIDATION_DIR),
-    (contract.OUTPUT_TEST, contract.TEST_DIR),
-    (contract.OUTPUT_BATCH, contract.BATCH_DIR),
+    (contract.OUTPUT_TRAIN, contract.TRAIN_DIR, "--train-dir"),
+    (contract.OUTPUT_VALIDATION, contract.VALIDATION_DIR, "--validation-dir"),
+    (contract.OUTPUT_TEST, contract.TEST_DIR, "--test-dir"),
+    (contract.OUTPUT_HISTORY, contract.HISTORY_DIR, "--history-dir"),
+    (contract.OUTPUT_REFERENCE, contract.REFERENCE_DIR, "--reference-dir"),
+    (contract.OUTPUT_SCHEMA, contract.SCHEMA_DIR, "--schema-dir"),
+    (contract.OUTPUT_BATCH, contract.BATCH_DIR, "--batch-dir"),
 )
 
 
@@ -56,21 +60,24 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
         ctx,
         "preprocess.py",
         "preprocess",
-        inputs=[processing_input("data", p.input_data_uri, contract.RAW_DATA_DIR)],
-        outputs=[processing_output(ctx, contract.PREPROCESS, name, path) for name, path in OUTPUTS],
+        inputs=[
+            # this instance's files (whole series each), and all of them to plan alike
+            processing_input("data", p.input_data_uri, contract.RAW_DATA_DIR, ctx.sharded),
+            processing_input("scan", p.input_data_uri, contract.SCAN_DIR),
+        ],
+        outputs=[
+            processing_output(ctx, contract.PREPROCESS, name, path) for name, path, _ in OUTPUTS
+        ],
         arguments=[
             "--input-dir",
             contract.RAW_DATA_DIR,
-            "--train-dir",
-            contract.TRAIN_DIR,
-            "--validation-dir",
-            contract.VALIDATION_DIR,
-            "--test-dir",
-            contract.TEST_DIR,
-            "--batch-dir",
-            contract.BATCH_DIR,
+            "--scan-dir",
+            contract.SCAN_DIR,
+            *(arg for _, path, flag in OUTPUTS for arg in (flag, path)),
             "--batch-shards",  # one file per transform instance: each gets whole objects
             as_text(p.transform_instance_count),
+            "--train-shards",  # one file per training instance (ShardedByS3Key channels)
+            as_text(p.training_instance_count),
             "--horizon",
             as_text(p.forecast_horizon_days),
             "--validation-start",
@@ -87,7 +94,8 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
             "Validates the raw store-day sales, builds calendar, promotion, closure and "
             "lagged-sales features no closer than the forecast horizon, splits the history "
             "by date into train, validation and test (the back-test), and writes the days "
-            "after the last observed one as the batch-forecast input."
+            "after the last observed one as the batch-forecast input; each instance builds "
+            "its own files of whole series, planned over all of them alike."
         ),
         step_args=step_args,
         cache_config=cache_config(ctx),

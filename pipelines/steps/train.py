@@ -22,7 +22,7 @@ SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/sourcedir.tar.gz"
 
 
 def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
-    from sagemaker.core.shapes import MetricDefinition, StoppingCondition
+    from sagemaker.core.shapes import MetricDefinition, S3DataSource, StoppingCondition
     from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig
     from sagemaker.mlops.workflow.steps import TrainingStep
     from sagemaker.train.model_trainer import ModelTrainer
@@ -72,16 +72,25 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
         [MetricDefinition(name=name, regex=regex) for name, regex in contract.METRIC_DEFINITIONS]
     )
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    def channel(name: str, output: str, distribution: str) -> Any:
+        return InputData(
+            channel_name=name,
+            data_source=S3DataSource(
+                s3_data_type="S3Prefix",
+                s3_uri=outputs[output].S3Output.S3Uri,
+                s3_data_distribution_type=distribution,
+            ),
+        )
+
     step_args = trainer.train(
         input_data_config=[
-            InputData(
-                channel_name=contract.CHANNEL_TRAIN,
-                data_source=outputs[contract.OUTPUT_TRAIN].S3Output.S3Uri,
-            ),
-            InputData(
-                channel_name=contract.CHANNEL_VALIDATION,
-                data_source=outputs[contract.OUTPUT_VALIDATION].S3Output.S3Uri,
-            ),
+            # each host its share of the shards (preprocess writes one per training
+            # instance); every host the schemas
+            channel(contract.CHANNEL_TRAIN, contract.OUTPUT_TRAIN, ctx.sharded),
+            channel(contract.CHANNEL_VALIDATION, contract.OUTPUT_VALIDATION, ctx.sharded),
+            channel(contract.CHANNEL_HISTORY, contract.OUTPUT_HISTORY, ctx.sharded),
+            channel(contract.CHANNEL_SCHEMA, contract.OUTPUT_SCHEMA, "FullyReplicated"),
             InputData(
                 channel_name=CODE_CHANNEL,
                 data_source=ctx.code_uri(ctx.assets.training),
@@ -94,7 +103,8 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
         description=(
             "Back-test: fits XGBoost with early stopping on the validation window (and the "
             "interval from its errors there); then refits that setting on all history. Saves "
-            "both models, their feature schemas and the inference handler."
+            "both models, their feature schemas and the inference handler. On several "
+            "instances each trains on its shards through XGBoost's collective."
         ),
         step_args=step_args,
         cache_config=cache_config(ctx),

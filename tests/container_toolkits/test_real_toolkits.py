@@ -97,7 +97,7 @@ def base_folder(root: Path) -> Path:
 
 def test_train_py_through_the_training_toolkit(prepared: dict[str, Path], tmp_path: Path) -> None:
     base = base_folder(tmp_path)
-    for channel in ("train", "validation"):
+    for channel in ("train", "validation", "history", "schema"):
         shutil.copytree(prepared[channel], base / "input" / "data" / channel)
     code = base / "input" / "data" / "code"
     code.mkdir()
@@ -119,7 +119,12 @@ def test_train_py_through_the_training_toolkit(prepared: dict[str, Path], tmp_pa
         json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]})
     )
     (config / "inputdataconfig.json").write_text(
-        json.dumps({c: {"TrainingInputMode": "File"} for c in ("train", "validation", "code")})
+        json.dumps(
+            {
+                c: {"TrainingInputMode": "File"}
+                for c in ("train", "validation", "history", "schema", "code")
+            }
+        )
     )
     env = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), "OMP_NUM_THREADS": "2"}
     run = subprocess.run(

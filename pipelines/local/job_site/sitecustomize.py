@@ -8,7 +8,8 @@ them into another, or from the container's own filesystem into one, fails with E
 this a script that renames across them would pass locally and fail in the service.
 `os.rename` and `os.replace` (which `pathlib` and `shutil.move` call) refuse such a rename
 with the same error; `shutil.move` then copies, exactly as it does across real mounts.
-The mount roots arrive as a JSON list in LOCAL_RUNNER_MOUNTS.
+The mount roots arrive as a JSON list in LOCAL_RUNNER_MOUNTS; the host names of a job with
+several instances in LOCAL_RUNNER_HOSTS.
 """
 
 from __future__ import annotations
@@ -56,3 +57,18 @@ def _one_device(original: Callable[..., None]) -> Callable[..., None]:
 if _MOUNTS:
     os.rename = _one_device(os.rename)
     os.replace = _one_device(os.replace)
+
+
+# The hosts of an emulated multi-instance job (algo-1, algo-2, ...) are processes of this
+# machine: their names resolve to 127.0.0.1, as the cluster's DNS resolves them in SageMaker.
+_HOSTS = frozenset(json.loads(os.environ.get("LOCAL_RUNNER_HOSTS", "[]")))
+
+if _HOSTS:
+    import socket
+
+    _resolve = socket.gethostbyname
+
+    def _gethostbyname(name: str) -> str:
+        return "127.0.0.1" if name in _HOSTS else _resolve(name)
+
+    socket.gethostbyname = _gethostbyname
