@@ -22,12 +22,14 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from features import key_strings  # ships in the same code folder
 
 MODEL_FILE = "xgboost-model.ubj"
 SCHEMA_FILE = "feature_schema.json"
@@ -228,32 +230,81 @@ def before(history: pd.DataFrame, schema: dict[str, Any], day: str) -> pd.DataFr
     return history.loc[dates < pd.Timestamp(day)].assign(_date=dates, _dow=dates.dt.day_of_week)
 
 
-def naive_forecast(history: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
+@dataclass
+class NaiveFacts:
+    """What the seasonal naive and MASE's scale take from the history before the test
+    window, per series: made shard by shard (each holds whole series), so the history is
+    never in memory at once."""
+
+    by_dow: pd.Series  # (keys..., weekday) -> the last observed value on that weekday
+    by_series: pd.Series  # keys -> the last observed value
+    scale: pd.Series  # keys -> mean absolute one-week seasonal-naive error
+    total: float  # sum and count of the observed values (the fallback's mean)
+    count: int
+
+
+def naive_facts(history: pd.DataFrame, schema: dict[str, Any]) -> NaiveFacts:
+    keys, target = schema["series_columns"], schema["target_column"]
+    known = before(history, schema, schema["windows"]["test"][0]).sort_values("_date")
+    week_ago = known[[*keys, "_date", target]].assign(_date=known["_date"] + pd.Timedelta(days=7))
+    pairs = known[[*keys, "_date", target]].merge(
+        week_ago, on=[*keys, "_date"], suffixes=("", "_week_ago")
+    )
+    errors = (pairs[target] - pairs[f"{target}_week_ago"]).abs()
+    return NaiveFacts(
+        by_dow=known.groupby([*keys, "_dow"])[target].last(),
+        by_series=known.groupby(keys)[target].last(),
+        scale=errors.groupby([pairs[k] for k in keys]).mean(),
+        total=float(known[target].sum()),
+        count=int(known[target].count()),
+    )
+
+
+def merge_naive(parts: list[NaiveFacts]) -> NaiveFacts:
+    """One NaiveFacts of several shards' (whose series are disjoint, as preprocess writes)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = NaiveFacts(
+        by_dow=pd.concat([p.by_dow for p in parts]),
+        by_series=pd.concat([p.by_series for p in parts]),
+        scale=pd.concat([p.scale for p in parts]),
+        total=sum(p.total for p in parts),
+        count=sum(p.count for p in parts),
+    )
+    if merged.by_series.index.has_duplicates:
+        raise EvaluationError("history shards share series: each must hold whole series")
+    return merged
+
+
+def _facts(history: pd.DataFrame | NaiveFacts, schema: dict[str, Any]) -> NaiveFacts:
+    return history if isinstance(history, NaiveFacts) else naive_facts(history, schema)
+
+
+def naive_forecast(
+    history: pd.DataFrame | NaiveFacts, test: pd.DataFrame, schema: dict[str, Any]
+) -> np.ndarray:
     """Seasonal naive, on the very rows the model is scored on: each series' last observed
     value on the same weekday before the test window (its last observed value, then the
     overall mean, where it has none)."""
-    keys = schema["series_columns"]
-    date, target = schema["date_column"], schema["target_column"]
-    known = before(history, schema, schema["windows"]["test"][0]).sort_values("_date")
-    by_dow = known.groupby([*keys, "_dow"])[target].last().rename("_by_dow")
-    by_series = known.groupby(keys)[target].last().rename("_by_series")
+    facts = _facts(history, schema)
+    keys, date = schema["series_columns"], schema["date_column"]
     scored = test[[*keys, date]].assign(_dow=pd.to_datetime(test[date]).dt.day_of_week)
-    scored = scored.join(by_dow, on=[*keys, "_dow"]).join(by_series, on=keys)
-    guess = scored["_by_dow"].fillna(scored["_by_series"]).fillna(known[target].mean())
+    scored = scored.join(facts.by_dow.rename("_by_dow"), on=[*keys, "_dow"])
+    scored = scored.join(facts.by_series.rename("_by_series"), on=keys)
+    mean = facts.total / facts.count if facts.count else float("nan")
+    guess = scored["_by_dow"].fillna(scored["_by_series"]).fillna(mean)
     return guess.to_numpy(dtype="float64")
 
 
-def naive_scale(history: pd.DataFrame, test: pd.DataFrame, schema: dict[str, Any]) -> np.ndarray:
+def naive_scale(
+    history: pd.DataFrame | NaiveFacts, test: pd.DataFrame, schema: dict[str, Any]
+) -> np.ndarray:
     """Per test row, its series' mean absolute seasonal-naive (one week) error in the
     history before the test window: MASE's denominator (NaN where the series has none)."""
-    keys = schema["series_columns"]
-    target = schema["target_column"]
-    known = before(history, schema, schema["windows"]["test"][0])
-    week_ago = known[[*keys, "_date", target]].assign(_date=known["_date"] + pd.Timedelta(days=7))
-    pairs = known.merge(week_ago, on=[*keys, "_date"], suffixes=("", "_week_ago"))
-    errors = (pairs[target] - pairs[f"{target}_week_ago"]).abs()
-    scale = errors.groupby([pairs[k] for k in keys]).mean().rename("_scale")
-    rows = test[keys].join(scale.where(scale > 0), on=keys)
+    scale = _facts(history, schema).scale
+    rows = test[schema["series_columns"]].join(
+        scale.where(scale > 0).rename("_scale"), on=schema["series_columns"]
+    )
     return rows["_scale"].to_numpy(dtype="float64")
 
 
@@ -322,21 +373,22 @@ def evaluate(
     booster: xgb.Booster,
     schema: dict[str, Any],
     test: pd.DataFrame,
-    history: pd.DataFrame,
+    history: pd.DataFrame | NaiveFacts,
     champion: tuple[xgb.Booster, dict[str, Any]] | None = None,
     quality_metric: str = "wape",
 ) -> tuple[dict[str, Any], np.ndarray]:
     """The evaluation report (what evaluation.json holds) and the test predictions.
 
     `booster` is the back-test's model (fitted before the test window); `history` holds
-    every observed row, from which the naive baseline and MASE's scale take what preceded
-    the test window."""
+    every observed row (or what `naive_facts` took from it), from which the naive baseline
+    and MASE's scale take what preceded the test window."""
     target = schema["target_column"]
     actual = test[target].to_numpy(dtype="float64")
-    series = test[schema["series_columns"]].astype(str).agg("|".join, axis=1)
+    series = key_strings(test, schema["series_columns"])
     predicted = predict_sales(booster, test, schema)
-    naive = naive_forecast(history, test, schema)
-    scale = naive_scale(history, test, schema)
+    facts = _facts(history, schema)
+    naive = naive_forecast(facts, test, schema)
+    scale = naive_scale(facts, test, schema)
     model_metrics = metrics_report(actual, predicted, series, scale)
     naive_metrics = metrics_report(actual, naive, series, scale)
     report = {
@@ -382,7 +434,7 @@ def write_plots(
     keys, date, target = schema["series_columns"], schema["date_column"], schema["target_column"]
     frame = test[[*keys, date, target]].copy()
     frame["prediction"] = predicted
-    frame["series"] = frame[keys].astype(str).agg("|".join, axis=1)
+    frame["series"] = key_strings(frame, keys)
     frame[date] = pd.to_datetime(frame[date])
     written = []
 
@@ -424,15 +476,21 @@ def write_plots(
     return written
 
 
-def read_parquet(directory: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+def shard_paths(directory: Path, name: str) -> list[Path]:
     """`name` (test.parquet) or every shard of it preprocess wrote (test-00000.parquet, ...,
-    one per unit of the data), as one frame; only `columns`, if given."""
+    one per unit of the data)."""
     stem = name.rpartition(".")[0]
     pattern = re.compile(rf"{re.escape(stem)}(-\d{{5}})?(-\d{{3}})?\.parquet")
     found = directory.iterdir() if directory.is_dir() else ()
     paths = sorted(p for p in found if pattern.fullmatch(p.name))
     if not paths:
         raise EvaluationError(f"no {name} (or its shards {stem}-NNNNN.parquet) in {directory}")
+    return paths
+
+
+def read_parquet(directory: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every shard of `name` as one frame; only `columns`, if given."""
+    paths = shard_paths(directory, name)
     frames = [pd.read_parquet(p, columns=columns) for p in paths]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty:
@@ -482,7 +540,12 @@ def main(argv: list[str] | None = None) -> int:
             booster, schema = load_model(unpack_model(Path(args.model_dir), work / "model"))
             test = read_parquet(Path(args.test_dir), "test.parquet")
             keys = [*schema["series_columns"], schema["date_column"], schema["target_column"]]
-            history = read_parquet(Path(args.history_dir), HISTORY_FILE, columns=keys)
+            history = merge_naive(
+                [
+                    naive_facts(pd.read_parquet(path, columns=keys), schema)
+                    for path in shard_paths(Path(args.history_dir), HISTORY_FILE)
+                ]
+            )
             champion = load_champion(args.champion_dir, work / "champion")
             report, predicted = evaluate(
                 booster, schema, test, history, champion, args.quality_metric

@@ -58,9 +58,19 @@ class FeatureSet:
 
 def series_ids(frame: pd.DataFrame, cols: ColumnConfig) -> pd.Series:
     """One text key per series: the key columns' values joined by "|"."""
-    if len(cols.series_columns) > 1:
-        return frame[list(cols.series_columns)].astype(str).agg("|".join, axis=1)
-    return frame[cols.series_columns[0]].astype(str)
+    return key_strings(frame, list(cols.series_columns))
+
+
+def key_strings(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The `columns`' values of each row as text joined by "|", joined once per distinct
+    key rather than per row (9.4M rows may be 10,000 series)."""
+    if len(columns) == 1:
+        return frame[columns[0]].astype(str)
+    keys = frame[columns]
+    codes = keys.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    first_rows = keys.loc[~pd.Series(codes).duplicated().to_numpy()]
+    texts = first_rows.astype(str).agg("|".join, axis=1).to_numpy()
+    return pd.Series(texts[codes], index=frame.index, dtype=object)
 
 
 def open_days(frame: pd.DataFrame, cols: ColumnConfig) -> pd.Series:

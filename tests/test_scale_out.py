@@ -53,13 +53,13 @@ def rows(folders: list[Path]) -> pd.DataFrame:
 def test_partition_keeps_every_series_whole_in_a_stable_file(rossmann: pd.DataFrame) -> None:
     from pipelines import data
 
-    first = data.partition(rossmann, ["Store"], 4)
+    first = list(data.partition(rossmann, ["Store"], 4))
     assert [name for name, _ in first] == [f"part-{k:05d}.parquet" for k in range(4)]
     owners = pd.concat([part.assign(part=name) for name, part in first])
     assert owners.groupby("Store")["part"].nunique().max() == 1
     assert sum(len(part) for _, part in first) == len(rossmann)
     # the same series land in the same files whatever the rows' order
-    again = data.partition(rossmann.sample(frac=1, random_state=3), ["Store"], 4)
+    again = list(data.partition(rossmann.sample(frac=1, random_state=3), ["Store"], 4))
     assert [set(p["Store"]) for _, p in again] == [set(p["Store"]) for _, p in first]
 
 
@@ -296,3 +296,22 @@ def test_local_run_on_two_instances_of_each_job(
     # every forecast row, from both transform instances
     forecast = pd.concat(pd.read_csv(p, header=None) for p in result["predictions"])
     assert len(result["predictions"]) == 4 and len(forecast) == 3654
+
+
+def test_the_naive_baseline_from_history_shards_is_the_whole_historys(
+    prepared: dict[str, Path],
+) -> None:
+    """Evaluate takes the seasonal naive and MASE's scale shard by shard (each shard holds
+    whole series), never holding the history at once: the same numbers as from all of it."""
+    import evaluate
+
+    schema = json.loads((prepared["schema"] / "feature_schema.json").read_text())
+    history = pd.read_parquet(prepared["history"] / "history.parquet")
+    test = pd.read_parquet(prepared["test"] / "test.parquet")
+    shards = [history[history["Store"] % 3 == k] for k in range(3)]
+    merged = evaluate.merge_naive([evaluate.naive_facts(s, schema) for s in shards])
+    for measure in (evaluate.naive_forecast, evaluate.naive_scale):
+        whole, split = measure(history, test, schema), measure(merged, test, schema)
+        assert split == pytest.approx(whole, nan_ok=True)
+    with pytest.raises(evaluate.EvaluationError, match="history shards share series"):
+        evaluate.merge_naive([evaluate.naive_facts(history, schema)] * 2)
