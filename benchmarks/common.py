@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# preprocess.py imports its sibling drift.py, as in the container, where the code folder is
-# the script's own directory and so on sys.path.
-if str(REPO / "processing_scripts") not in sys.path:
-    sys.path.append(str(REPO / "processing_scripts"))
+# The scripts import their siblings (preprocess.py its plan.py, features.py and drift.py;
+# train.py its cluster.py), as in the container, where the code folder is the script's own
+# directory and so on sys.path.
+for _folder in ("processing_scripts", "training_scripts"):
+    if str(REPO / _folder) not in sys.path:
+        sys.path.append(str(REPO / _folder))
 
 
 def machine() -> dict[str, Any]:
