@@ -382,9 +382,10 @@ def build_features(
 ) -> FeatureFrames:
     """Validate, engineer features and split by date, for data held in one frame (one
     unit). Pure: no file I/O."""
-    frame, zone = validate(raw, cols)
-    decisions = decide(
-        survey(frame, cols, zone),
+    loaded = validate(raw, cols)
+    plan = make_plan(
+        lambda _: loaded,
+        [Unit(0, ("<frame>",))],
         cols,
         horizon,
         validation_start,
@@ -392,8 +393,7 @@ def build_features(
         drift_reference,
         zero_means_closed,
     )
-    plan = merge_fits(decisions, [fit_unit(frame, decisions)], units=1)
-    return build_unit(frame, plan)
+    return build_unit(loaded[0], plan)
 
 
 def make_plan(

@@ -168,16 +168,20 @@ def run_together(launches: list[Launch], timeout: float | None) -> list[str]:
             log = launch.ctx.log_path.open("a" if launch.append else "w")
             log.write(f"$ {' '.join(launch.command)}\n")
             log.flush()
-            # The job's own entrypoint from the definition, as a container would run it; an
-            # argument list, never a shell (bandit B603).
-            process = subprocess.Popen(  # nosec B603
-                launch.command,
-                cwd=launch.cwd,
-                env=job_environment(launch.env, launch.mounts),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            try:
+                # The job's own entrypoint from the definition, as a container would run
+                # it; an argument list, never a shell (bandit B603).
+                process = subprocess.Popen(  # nosec B603
+                    launch.command,
+                    cwd=launch.cwd,
+                    env=job_environment(launch.env, launch.mounts),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except BaseException:
+                log.close()
+                raise
             started.append((launch, process, log))
             with _RUNNING_LOCK:
                 _RUNNING.add(process)
@@ -284,28 +288,24 @@ def instance_objects(objects: list[Any], instances: int) -> list[list[Any]]:
     return [objects[i::instances] for i in range(max(instances, 1))]
 
 
-def distribute(
-    ctx: JobContext, uri: str, what: str, distribution: str, count: int
-) -> list[list[tuple[Path, str]]]:
-    """Each instance's objects of one input: all of them (FullyReplicated) or its share
-    (ShardedByS3Key). An input with no object at all fails the job, as in SageMaker."""
+def deal(ctx: JobContext, source: dict[str, Any], what: str, targets: list[Path]) -> None:
+    """Copy one input's objects to each instance's folder in `targets`: all of them
+    (FullyReplicated) or its share (ShardedByS3Key). An input with no object at all fails
+    the job, as in SageMaker."""
     try:
-        found = ctx.s3.objects(uri)
+        found = ctx.s3.objects(source["S3Uri"])
     except ValueError as exc:
         raise JobFailed(f"{ctx.step}: {what}: {exc}") from None
     if not found:
-        raise JobFailed(f"{ctx.step}: {what}: nothing at {uri}")
-    if distribution == "ShardedByS3Key":
-        return instance_objects(found, count)
-    return [found] * count
-
-
-def copy_objects(objects: list[tuple[Path, str]], target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    for source, name in objects:
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination)
+        raise JobFailed(f"{ctx.step}: {what}: nothing at {source['S3Uri']}")
+    sharded = source.get("S3DataDistributionType", "FullyReplicated") == "ShardedByS3Key"
+    shares = instance_objects(found, len(targets)) if sharded else [found] * len(targets)
+    for share, target in zip(shares, targets, strict=True):
+        target.mkdir(parents=True, exist_ok=True)
+        for path, name in share:
+            destination = target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
 
 
 def write_resource_config(root: Path, host: str, hosts: list[str]) -> None:
@@ -352,15 +352,12 @@ def run_processing(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     inputs = args.get("ProcessingInputs", [])
     for item in inputs:
         s3_input = item["S3Input"]
-        shares = distribute(
+        deal(
             ctx,
-            s3_input["S3Uri"],
+            s3_input,
             f"input {item['InputName']!r}",
-            s3_input.get("S3DataDistributionType", "FullyReplicated"),
-            count,
+            [Path(c.container_path(s3_input["LocalPath"])) for c in contexts],
         )
-        for host_ctx, share in zip(contexts, shares, strict=True):
-            copy_objects(share, Path(host_ctx.container_path(s3_input["LocalPath"])))
     outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for item in outputs:
         try:
@@ -484,17 +481,13 @@ def run_training(ctx: JobContext, args: dict[str, Any]) -> dict[str, Any]:
     contexts = host_contexts(ctx, count)
     channels = [c["ChannelName"] for c in args.get("InputDataConfig", [])]
     for channel in args.get("InputDataConfig", []):
-        source = channel["DataSource"]["S3DataSource"]
-        shares = distribute(
+        name = channel["ChannelName"]
+        deal(
             ctx,
-            source["S3Uri"],
-            f"channel {channel['ChannelName']!r}",
-            source.get("S3DataDistributionType", "FullyReplicated"),
-            count,
+            channel["DataSource"]["S3DataSource"],
+            f"channel {name!r}",
+            [c.sandbox / "opt" / "ml" / "input" / "data" / name for c in contexts],
         )
-        for host_ctx, share in zip(contexts, shares, strict=True):
-            root = host_ctx.sandbox / "opt" / "ml"
-            copy_objects(share, root / "input" / "data" / channel["ChannelName"])
     user_hps = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
     port = free_port_pair() if count > 1 else None
     launches = []
