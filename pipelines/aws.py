@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
 MAX_ATTEMPTS = 8
 
@@ -21,6 +24,43 @@ def client(boto_session: Any, service: str) -> Any:
         service,
         config=Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}),
     )
+
+
+def with_default_bucket(settings: Settings, boto_session: Any, create: bool = True) -> Settings:
+    """`settings` with its bucket named: the configured one, else the SageMaker SDK's default
+    bucket (sagemaker-<region>-<caller's account>, or the SDK config file's DefaultS3Bucket).
+
+    With `create`, the SDK's own `default_bucket()` also creates the bucket when it is missing
+    and refuses one of that name owned by another account; without, only the name is looked up
+    (STS GetCallerIdentity), for commands that must not create anything."""
+    if settings.bucket:
+        return settings
+    from botocore.exceptions import ClientError
+
+    from pipelines import sdk
+    from pipelines.settings import SettingsError
+
+    sdk.prepare_environment(settings.region)
+    from sagemaker.core.helper.session_helper import Session
+
+    with sdk.quiet():
+        sagemaker_session = Session(boto_session=boto_session)
+        try:
+            if create:
+                name: str = sagemaker_session.default_bucket()
+            else:  # the SDK keeps the config file's bucket here until default_bucket() makes it
+                name = sagemaker_session._default_bucket_name_override or (
+                    sagemaker_session.generate_default_sagemaker_bucket_name(boto_session)
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("403", "AccessDenied"):
+                raise
+            raise SettingsError(
+                "the SageMaker SDK's default bucket is not yours to use (owned by another "
+                "account, or access denied): pass --bucket, or set bucket in the profile "
+                "or a --config file"
+            ) from None
+    return settings.model_copy(update={"bucket": name})
 
 
 def explain(exc: BaseException, offline_hint: str = "") -> str | None:

@@ -287,7 +287,8 @@ def command(args: argparse.Namespace) -> int:
     session = aws.session(settings.region)
     if args.command == "stage":
         uri = check_s3_uri(args.uri)
-        check_stage_target(uri, settings.s3_root)
+        # the pipeline's own prefix is refused as a target: name its bucket, creating nothing
+        check_stage_target(uri, aws.with_default_bucket(settings, session, create=False).s3_root)
         frame = read_source(args.source)
         shards = shard_count(len(frame), args.shards)
         paths = stage(frame, uri, session, args.replace, series, shards)

@@ -43,7 +43,7 @@ def _role_parts(settings: Settings) -> tuple[str, str]:
 
 
 def _s3(settings: Settings, partition: str, writable_prefixes: list[str]) -> list[dict[str, Any]]:
-    bucket = f"arn:{partition}:s3:::{settings.bucket}"
+    bucket = f"arn:{partition}:s3:::{settings.bucket_name}"
     root = f"{settings.prefix}/" if settings.prefix else ""
     return [
         {

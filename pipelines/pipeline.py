@@ -62,7 +62,7 @@ def build_pipeline(
     ctx = BuildContext(
         settings=settings,
         params=build_parameters(settings),
-        session=session or sdk.offline_session(settings.region, settings.bucket),
+        session=session or sdk.offline_session(settings.region, settings.bucket_name),
         assets=code_assets(),
         image_uri=image_uri,
         storage_root=storage_root or settings.s3_root,

@@ -26,6 +26,11 @@ PROFILES = ("dev", "staging", "prod")
 DEFAULT_PROFILE = "dev"
 ROLE_ENV = "SAGEMAKER_PIPELINE_ROLE_ARN"
 
+# When no role is configured (for example `upsert --dry-run` on a fresh machine) the definition
+# still needs a RoleArn. This is the AWS documentation's example account; publishing refuses
+# to run without a real role.
+PLACEHOLDER_ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerPipelineExecutionRole"
+
 _BUCKET = re.compile(
     r"^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 )
@@ -349,7 +354,9 @@ class Settings(_Frozen):
     @field_validator("bucket")
     @classmethod
     def _bucket(cls, value: str) -> str:
-        if not _BUCKET.match(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value):
+        """Empty: the SageMaker SDK's default bucket (`bucket_name`)."""
+        ip_like = re.match(r"^\d+\.\d+\.\d+\.\d+$", value)
+        if value and (not _BUCKET.match(value) or ".." in value or ip_like):
             raise ValueError(
                 f"{value!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, "
                 "dots and hyphens, starting and ending with a letter or digit)"
@@ -425,9 +432,22 @@ class Settings(_Frozen):
         return self.endpoint.name or self.pipeline_name[:ENDPOINT_NAME_ROOM]
 
     @property
+    def account(self) -> str:
+        """The execution role's account (the AWS documentation's example account when no role
+        is configured, as in `upsert --dry-run` on a fresh machine)."""
+        return (self.role_arn or PLACEHOLDER_ROLE_ARN).split(":")[4]
+
+    @property
+    def bucket_name(self) -> str:
+        """`bucket`, or the SDK's default bucket, sagemaker-<region>-<account>: publishing and
+        deploying look the account up (`aws.with_default_bucket`); offline, the role's."""
+        return self.bucket or f"sagemaker-{self.region}-{self.account}"
+
+    @property
     def s3_root(self) -> str:
         """s3://bucket/prefix: everything the pipeline writes lives below this."""
-        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        root = f"s3://{self.bucket_name}"
+        return f"{root}/{self.prefix}" if self.prefix else root
 
     @property
     def input_data_uri(self) -> str:

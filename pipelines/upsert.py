@@ -50,7 +50,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_config_flag(parser)
     parser.add_argument("--role-arn", help=f"execution role (else the profile or ${ROLE_ENV})")
     parser.add_argument("--region", help="AWS region (else the profile's)")
-    parser.add_argument("--bucket", help="S3 bucket for code, data and outputs")
+    parser.add_argument(
+        "--bucket",
+        help="S3 bucket for code, data and outputs (default: the profile's bucket; when it "
+        "sets none, the SageMaker SDK's default, sagemaker-<region>-<account>, created if "
+        "missing when publishing)",
+    )
     parser.add_argument("--pipeline-name", help="pipeline name (else the profile's)")
     parser.add_argument("--description", help="pipeline description shown in Studio")
     parser.add_argument("--kms-key-id", help="KMS key for every job's volumes and outputs")
@@ -302,6 +307,12 @@ def run(args: argparse.Namespace) -> int:
 
         text = render(json.loads(text), args.graph)
     if args.dry_run or args.graph:
+        if not settings.bucket and args.dry_run:
+            print(
+                f"bucket: {settings.bucket_name}, the SageMaker SDK's default for the role's "
+                "account; publishing names your account's (or pass --bucket)",
+                file=sys.stderr,
+            )
         if args.output:
             from pipelines.files import write_atomically
 
@@ -314,6 +325,10 @@ def run(args: argparse.Namespace) -> int:
     from pipelines import aws
 
     boto = aws.session(settings.region)
+    if not settings.bucket:  # the SDK's default bucket, created when publishing
+        settings = aws.with_default_bucket(settings, boto, create=not args.diff)
+        print(f"bucket: {settings.bucket} (the SageMaker SDK's default)", file=sys.stderr)
+        text = build_definition(settings)
     sm = aws.client(boto, "sagemaker")
     if args.diff:
         deployed = describe_pipeline(sm, settings.pipeline_name)

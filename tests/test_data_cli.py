@@ -65,15 +65,15 @@ def keys(s3: object) -> list[str]:
         (f"s3://{BUCKET}/", f"s3://{BUCKET}/ is a bucket root"),
         (f"s3://{BUCKET}", f"s3://{BUCKET}/ is a bucket root"),
         (
-            "s3://store-sales-forecast-dev/store-sales-forecast/",
+            "s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev/",
             "holds the pipeline's own prefix",
         ),
         (
-            "s3://store-sales-forecast-dev/",
+            "s3://sagemaker-eu-west-1-123456789012/",
             "is a bucket root",
         ),
         (
-            "s3://store-sales-forecast-dev/store-sales-forecast/executions/x/",
+            "s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev/executions/x/",
             "inside the pipeline's executions/ folder",
         ),
         (f"s3://{BUCKET}//etc/", "the key has an empty, '.' or '..' segment"),

@@ -99,7 +99,9 @@ def test_evaluate_scores_the_champion_from_its_parameter(dev_definition: dict) -
         for p in dev_definition["Parameters"]
         if p["Name"] == "ChampionModelDataUri"
     )
-    marker = code_assets().no_champion.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
+    marker = code_assets().no_champion.s3_uri(
+        "s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev"
+    )
     assert default == marker and default.endswith("/no-champion/")
 
 
@@ -520,7 +522,9 @@ def test_code_locations_are_content_addressed(dev_definition: dict) -> None:
     assets = code_assets()
     pre = step(dev_definition, "Preprocess")["Arguments"]["ProcessingInputs"]
     code = next(i for i in pre if i["InputName"] == "code")["S3Input"]["S3Uri"]
-    assert code == assets.processing.s3_uri("s3://store-sales-forecast-dev/store-sales-forecast")
+    assert code == assets.processing.s3_uri(
+        "s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev"
+    )
     assert code.endswith(f"/code/{assets.processing.digest[:20]}/")
     # the tarball is reproducible byte for byte
     from pipelines.code_assets import reproducible_tarball

@@ -139,7 +139,9 @@ def test_first_deploy_makes_a_real_time_endpoint_with_capture_scaling_and_alarm(
     )
     capture = config["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == 20
-    assert capture["DestinationS3Uri"] == (f"s3://{PROD}/store-sales-forecast/data-capture/{PROD}")
+    assert capture["DestinationS3Uri"] == (
+        f"s3://sagemaker-eu-west-1-123456789012/{PROD}/data-capture/{PROD}"
+    )
     model = sm.describe_model(ModelName=variant["ModelName"])
     # the latest *Approved* version, not the newer pending one
     assert model["PrimaryContainer"]["ModelPackageName"].endswith(f"{PROD}/1")

@@ -50,11 +50,11 @@ def test_scope(which: str, capsys: pytest.CaptureFixture[str]) -> None:
             assert set(actions) <= wildcard_ok or all(a.startswith("ec2:") for a in actions)
         for resource in resources:
             if resource.startswith("arn:aws:s3:::"):
-                assert resource.startswith("arn:aws:s3:::store-sales-forecast-prod")
+                assert resource.startswith("arn:aws:s3:::sagemaker-eu-west-1-123456789012")
                 assert resource in (
-                    "arn:aws:s3:::store-sales-forecast-prod",
+                    "arn:aws:s3:::sagemaker-eu-west-1-123456789012",
                 ) or resource.startswith(
-                    "arn:aws:s3:::store-sales-forecast-prod/store-sales-forecast/"
+                    "arn:aws:s3:::sagemaker-eu-west-1-123456789012/store-sales-forecast-prod/"
                 )
             if resource.startswith("arn:aws:sagemaker:"):
                 assert resource.startswith("arn:aws:sagemaker:eu-west-1:123456789012:")
@@ -62,9 +62,8 @@ def test_scope(which: str, capsys: pytest.CaptureFixture[str]) -> None:
             assert resources == [ROLE]
             assert condition == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
         if "s3:ListBucket" in actions:
-            assert all(
-                p.startswith("store-sales-forecast/") for p in condition["StringLike"]["s3:prefix"]
-            )
+            prefixes = condition["StringLike"]["s3:prefix"]
+            assert all(p.startswith("store-sales-forecast-prod/") for p in prefixes)
 
 
 def test_execution_role_specifics(capsys: pytest.CaptureFixture[str]) -> None:

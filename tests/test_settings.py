@@ -206,3 +206,16 @@ def test_region_comes_from_the_command_line_then_the_environment_then_the_aws_co
     monkeypatch.setenv("AWS_REGION", "nowhere")
     with pytest.raises(SettingsError, match="environment variable AWS_REGION: setting 'region'"):
         load_settings("dev")
+
+
+def test_no_bucket_means_the_sdks_default_for_the_roles_account() -> None:
+    dev = load_settings("dev")
+    assert dev.bucket == ""
+    assert dev.s3_root == "s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev"
+    own = load_settings("prod", {"role_arn": "arn:aws:iam::210987654321:role/R"})
+    assert own.s3_root == "s3://sagemaker-eu-west-1-210987654321/store-sales-forecast-prod"
+    named = load_settings("staging", {"bucket": "team-forecasts"})
+    assert named.s3_root == "s3://team-forecasts/store-sales-forecast-staging"
+    # the three environments share the default bucket of one account without colliding
+    roots = {load_settings(p).s3_root for p in ("dev", "staging", "prod")}
+    assert len(roots) == 3

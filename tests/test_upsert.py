@@ -18,7 +18,7 @@ from moto import mock_aws
 from pipelines import upsert
 from pipelines.code_assets import code_assets
 
-BUCKET = "store-sales-forecast-dev"
+BUCKET = "sagemaker-eu-west-1-123456789012"  # the SDK's default bucket in moto's account
 NAME = "store-sales-forecast-dev"
 
 
@@ -62,7 +62,7 @@ def test_create_then_update_then_no_op(
     assert described["RoleArn"] == ROLE
     # code staged under content-addressed keys
     keys = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET)["Contents"]}
-    root = f"s3://{BUCKET}/store-sales-forecast"
+    root = f"s3://{BUCKET}/store-sales-forecast-dev"
     assert {
         uri.removeprefix(f"s3://{BUCKET}/")
         for a in code_assets().all()
@@ -244,8 +244,8 @@ def test_diff(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert diff.startswith(f"--- {NAME} (deployed)\n+++ {NAME} (new)\n")
     removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-  ")]
     added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+  ")]
-    assert '"s3://store-sales-forecast-dev/store-sales-forecast/executions",' in removed
-    assert '"s3://another-bucket/store-sales-forecast/executions",' in added
+    assert '"s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev/executions",' in removed
+    assert '"s3://another-bucket/store-sales-forecast-dev/executions",' in added
 
 
 def test_publish_needs_a_role(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
@@ -295,13 +295,99 @@ def test_access_denied_is_one_line(
 
     monkeypatch.setattr(upsert, "publish", deny)
     assert upsert.main(["--role-arn", ROLE]) == 1
-    assert capsys.readouterr().err == "upsert: error: access denied on PutObject: not allowed\n"
+    assert capsys.readouterr().err.splitlines() == [
+        f"bucket: {BUCKET} (the SageMaker SDK's default)",
+        "upsert: error: access denied on PutObject: not allowed",
+    ]
+
+
+def buckets() -> list[str]:
+    return [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+
+
+def test_publishing_creates_the_sdks_default_bucket(capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile that names no bucket publishes into sagemaker-<region>-<account>, the
+    SageMaker SDK's convention, created on first use (moto's empty account here)."""
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        assert buckets() == []
+        assert upsert.main(["--role-arn", ROLE]) == 0
+        assert f"bucket: {BUCKET} (the SageMaker SDK's default)" in capsys.readouterr().err
+        assert buckets() == [BUCKET]
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+        assert keys and all(k.startswith(f"{NAME}/code/") for k in keys)
+        described = boto3.client("sagemaker").describe_pipeline(PipelineName=NAME)
+        assert f'"s3://{BUCKET}/{NAME}/data/"' in described["PipelineDefinition"]
+
+
+def test_a_named_bucket_is_used_as_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        boto3.client("s3").create_bucket(
+            Bucket="team-forecasts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        assert upsert.main(["--role-arn", ROLE, "--bucket", "team-forecasts"]) == 0
+        assert "bucket:" not in capsys.readouterr().err
+        assert buckets() == ["team-forecasts"]  # the SDK's default was not created
+
+
+def test_a_default_bucket_owned_by_another_account_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """S3 answers 403 when sagemaker-<region>-<account> exists in another account (the SDK
+    asks with ExpectedBucketOwner); moto has no second owner, so a hook stands in for S3."""
+
+    def forbidden(**_kwargs):  # type: ignore[no-untyped-def]
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        boto3.client("s3").create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        from pipelines import aws
+
+        opened = aws.session
+
+        def session(region: str):  # type: ignore[no-untyped-def]
+            boto_session = opened(region)
+            boto_session.events.register("before-call.s3.HeadBucket", forbidden)
+            return boto_session
+
+        monkeypatch.setattr(aws, "session", session)
+        assert upsert.main(["--role-arn", ROLE]) == 2
+        assert capsys.readouterr().err == (
+            "upsert: error: the SageMaker SDK's default bucket is not yours to use (owned by "
+            "another account, or access denied): pass --bucket, or set bucket in the profile "
+            "or a --config file\n"
+        )
+        assert boto3.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+def test_diff_creates_no_bucket(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        assert upsert.main(["--diff"]) == 1
+        assert f"bucket: {BUCKET}" in capsys.readouterr().err
+        assert buckets() == []
+
+
+def test_dry_run_names_the_roles_default_bucket(capsys: pytest.CaptureFixture[str]) -> None:
+    """Offline, the default bucket is the one the SDK would give the role's account."""
+    role = "arn:aws:iam::210987654321:role/Forecasts"
+    assert upsert.main(["--dry-run", "--role-arn", role, "--region", "us-east-2"]) == 0
+    out, err = capsys.readouterr()
+    assert '"s3://sagemaker-us-east-2-210987654321/store-sales-forecast-dev/data/"' in out
+    assert err == (
+        "bucket: sagemaker-us-east-2-210987654321, the SageMaker SDK's default for the role's "
+        "account; publishing names your account's (or pass --bucket)\n"
+    )
 
 
 def test_dry_run_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "out" / "definition.json"
-    assert upsert.main(["--dry-run", "--output", str(target)]) == 0
-    assert capsys.readouterr().out == ""
+    assert upsert.main(["--dry-run", "--output", str(target), "--bucket", BUCKET]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"wrote {target}\n"
     assert json.loads(target.read_text())["Version"] == "2020-12-01"
     assert [p.name for p in target.parent.iterdir()] == ["definition.json"]
 

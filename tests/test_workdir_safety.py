@@ -23,7 +23,7 @@ from pipelines.local.registry import Registry
 from pipelines.local.staging import StagingError, stage_input
 from pipelines.local.storage import LocalS3, StorageError
 
-DEV_INPUT = "s3://store-sales-forecast-dev/store-sales-forecast/data/"
+DEV_INPUT = "s3://sagemaker-eu-west-1-123456789012/store-sales-forecast-dev/data/"
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -111,8 +111,9 @@ def test_writing_under_a_prefix_never_deletes_what_else_is_there(tmp_path: Path)
     ("uri", "message"),
     [
         (
-            "s3://store-sales-forecast-dev//{outside}/",
-            "run: error: --param InputDataUri: 's3://store-sales-forecast-dev//{outside}/': "
+            "s3://sagemaker-eu-west-1-123456789012//{outside}/",
+            "run: error: --param InputDataUri: "
+            "'s3://sagemaker-eu-west-1-123456789012//{outside}/': "
             "the key has an empty, '.' or '..' segment\n",
         ),
         (
@@ -121,10 +122,11 @@ def test_writing_under_a_prefix_never_deletes_what_else_is_there(tmp_path: Path)
             "bucket name\n",
         ),
         (
-            "s3://store-sales-forecast-dev/",
-            "run: error: InputDataUri s3://store-sales-forecast-dev/: a bucket root; staging "
+            "s3://sagemaker-eu-west-1-123456789012/",
+            "run: error: InputDataUri s3://sagemaker-eu-west-1-123456789012/: a bucket root; "
+            "staging "
             "there would mix the input with everything else in the bucket. Point it at a "
-            "prefix, e.g. s3://store-sales-forecast-dev/data/\n",
+            "prefix, e.g. s3://sagemaker-eu-west-1-123456789012/data/\n",
         ),
         ("not a uri", "run: error: --param InputDataUri: 'not a uri' is not an s3:// URI\n"),
     ],
@@ -139,7 +141,9 @@ def test_a_bad_input_uri_is_refused_and_nothing_is_touched(
 ) -> None:
     workdir = tmp_path / "work"
     s3 = LocalS3(workdir / "s3")
-    s3.put_bytes(b"a registered model", "s3://store-sales-forecast-dev/models/v1/model.tar.gz")
+    s3.put_bytes(
+        b"a registered model", "s3://sagemaker-eu-west-1-123456789012/models/v1/model.tar.gz"
+    )
     Registry(workdir / "registry").register("g", "local", {"ModelApprovalStatus": "Approved"})
     before, host = snapshot(workdir), snapshot(precious)
     uri = uri.replace("{outside}", str(precious).lstrip("/"))

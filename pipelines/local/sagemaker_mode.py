@@ -88,7 +88,7 @@ def run_sagemaker_local(
         shutil.copyfile(input_path, data / input_path.name)
 
     sdk.prepare_environment(settings.region)
-    session = sdk.local_pipeline_session(settings.region, settings.bucket)
+    session = sdk.local_pipeline_session(settings.region, settings.bucket_name)
     with sdk.quiet():
         pipeline = build_pipeline(
             settings, session=session, storage_root=storage, register_model=False

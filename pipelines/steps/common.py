@@ -7,7 +7,7 @@ from typing import Any
 
 from pipelines.code_assets import CodeAsset, CodeAssets
 from pipelines.parameters import PipelineParameters
-from pipelines.settings import Settings
+from pipelines.settings import PLACEHOLDER_ROLE_ARN, Settings
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,6 @@ class BuildContext:
     @property
     def role(self) -> str:
         return self.settings.role_arn or PLACEHOLDER_ROLE_ARN
-
-
-# When no role is configured (for example `upsert --dry-run` on a fresh machine) the definition
-# still needs a RoleArn. This is the AWS documentation's example account; publishing refuses
-# to run without a real role.
-PLACEHOLDER_ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerPipelineExecutionRole"
 
 
 def execution_uri(ctx: BuildContext, *parts: str) -> Any:
