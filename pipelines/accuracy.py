@@ -8,11 +8,15 @@ demo's held-back six weeks, and any caller can pass its own actuals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
 
 class AccuracyError(ValueError):
@@ -28,14 +32,43 @@ def read_table(path: Path) -> pd.DataFrame:
         raise AccuracyError(f"actuals {path}: cannot be read: {exc}") from None
 
 
-def read_forecast(files: list[Path], keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Batch Transform's output files (no header: keys, date, then the quantiles)."""
-    frames = [
-        pd.read_csv(f, header=None, names=[*keys, *columns]) for f in files if f.stat().st_size
-    ]
-    if not frames:
-        raise AccuracyError("the forecast has no rows")
-    return pd.concat(frames, ignore_index=True)
+@dataclass(frozen=True)
+class Forecast:
+    """Batch Transform's forecast, read once, with the settings' names for its columns, and
+    the held-back actuals when there are any (scored, and drawn in the report)."""
+
+    frame: pd.DataFrame
+    keys: list[str]  # the series keys, then the date
+    columns: tuple[str, str, str]  # the (low, median, high) quantile columns
+    target: str
+    actuals: pd.DataFrame | None
+
+    @classmethod
+    def read(cls, files: list[Path], settings: Settings, actuals: Path | None) -> Forecast:
+        keys = [*settings.data.series_columns, settings.data.date_column]
+        columns = settings.forecast.columns
+        frames = [
+            pd.read_csv(f, header=None, names=[*keys, *columns]) for f in files if f.stat().st_size
+        ]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        known = read_table(actuals) if actuals is not None else None
+        return cls(frame, keys, columns, settings.data.target_column, known)
+
+    def score(self) -> dict[str, Any]:
+        if self.frame.empty:
+            raise AccuracyError("the forecast has no rows")
+        if self.actuals is None:
+            raise AccuracyError("no actuals to score the forecast against")
+        return score(self.frame, self.actuals, self.keys, self.target, self.columns)
+
+    def known(self) -> pd.DataFrame | None:
+        """The actuals' keys and target, dates as text like the forecast's (for plotting)."""
+        if self.actuals is None or not set([*self.keys, self.target]) <= set(self.actuals):
+            return None
+        known = self.actuals[[*self.keys, self.target]].copy()
+        date = self.keys[-1]
+        known[date] = known[date].astype(str)
+        return known
 
 
 def score(

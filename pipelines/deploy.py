@@ -501,8 +501,9 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
             "SAGEMAKER_PIPELINE_ROLE_ARN, or set role_arn in the profile"
         )
     if settings.endpoint.kind == "real-time" and settings.endpoint.capture_percent:
-        # captured requests go under the pipeline's bucket: the SDK's default when unset
-        settings = aws.with_default_bucket(settings, session, create=not args.dry_run)
+        # captured requests go under the pipeline's bucket (the SDK's default when unset,
+        # which publishing created): its name only, which needs no permission to look up
+        settings = aws.with_default_bucket(settings, session, create=False)
     plan = make_plan(session, settings, args.version)
     check_requests(plan)
     for note in plan.notes:

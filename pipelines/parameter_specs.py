@@ -50,6 +50,17 @@ class Spec:
 
 _P, _HP, _I = "parameters", "parameters.hyperparameters", "instances"
 
+
+def _count(name: str, job: str) -> Spec:
+    """An instance count: instances.<job>_count, 1 to 100."""
+    return Spec(name, f"{job}_instance_count", "Integer", f"{_I}.{job}_count", 1, 100)
+
+
+def _hyper(name: str, key: str, kind: str, low: float, high: float, low_open: bool = False) -> Spec:
+    """A hyperparameter train.py takes by the name of its setting `key`."""
+    return Spec(name, key, kind, f"{_HP}.{key}", low, high, low_open, hyperparameter=key)
+
+
 # In the order Studio lists them (and the definition's Parameters).
 SPECS: tuple[Spec, ...] = (
     Spec("InputDataUri", "input_data_uri", "String", "input_data_uri"),
@@ -64,82 +75,19 @@ SPECS: tuple[Spec, ...] = (
     Spec("ValidationStartDate", "validation_start_date", "String", f"{_P}.validation_start_date"),
     Spec("TestStartDate", "test_start_date", "String", f"{_P}.test_start_date"),
     Spec("ProcessingInstanceType", "processing_instance_type", "String", f"{_I}.processing_type"),
-    Spec(
-        "ProcessingInstanceCount",
-        "processing_instance_count",
-        "Integer",
-        f"{_I}.processing_count",
-        1,
-        100,
-    ),
+    _count("ProcessingInstanceCount", "processing"),
     Spec("TrainingInstanceType", "training_instance_type", "String", f"{_I}.training_type"),
-    Spec(
-        "TrainingInstanceCount",
-        "training_instance_count",
-        "Integer",
-        f"{_I}.training_count",
-        1,
-        100,
-    ),
+    _count("TrainingInstanceCount", "training"),
     Spec("TransformInstanceType", "transform_instance_type", "String", f"{_I}.transform_type"),
-    Spec(
-        "TransformInstanceCount",
-        "transform_instance_count",
-        "Integer",
-        f"{_I}.transform_count",
-        1,
-        100,
-    ),
-    Spec(
-        "NumRound",
-        "num_round",
-        "Integer",
-        f"{_HP}.num_round",
-        1,
-        100_000,
-        hyperparameter="num_round",
-    ),
-    Spec("MaxDepth", "max_depth", "Integer", f"{_HP}.max_depth", 1, 20, hyperparameter="max_depth"),
-    Spec("Eta", "eta", "Float", f"{_HP}.eta", 0, 1, low_open=True, hyperparameter="eta"),
-    Spec(
-        "Subsample",
-        "subsample",
-        "Float",
-        f"{_HP}.subsample",
-        0,
-        1,
-        low_open=True,
-        hyperparameter="subsample",
-    ),
-    Spec(
-        "ColsampleByTree",
-        "colsample_bytree",
-        "Float",
-        f"{_HP}.colsample_bytree",
-        0,
-        1,
-        low_open=True,
-        hyperparameter="colsample_bytree",
-    ),
-    Spec(
-        "MinChildWeight",
-        "min_child_weight",
-        "Float",
-        f"{_HP}.min_child_weight",
-        0,
-        1e6,
-        hyperparameter="min_child_weight",
-    ),
-    Spec(
-        "EarlyStoppingRounds",
-        "early_stopping_rounds",
-        "Integer",
-        f"{_HP}.early_stopping_rounds",
-        0,
-        100_000,
-        hyperparameter="early_stopping_rounds",
-    ),
-    Spec("MaxBin", "max_bin", "Integer", f"{_HP}.max_bin", 2, 1024, hyperparameter="max_bin"),
+    _count("TransformInstanceCount", "transform"),
+    _hyper("NumRound", "num_round", "Integer", 1, 100_000),
+    _hyper("MaxDepth", "max_depth", "Integer", 1, 20),
+    _hyper("Eta", "eta", "Float", 0, 1, low_open=True),
+    _hyper("Subsample", "subsample", "Float", 0, 1, low_open=True),
+    _hyper("ColsampleByTree", "colsample_bytree", "Float", 0, 1, low_open=True),
+    _hyper("MinChildWeight", "min_child_weight", "Float", 0, 1e6),
+    _hyper("EarlyStoppingRounds", "early_stopping_rounds", "Integer", 0, 100_000),
+    _hyper("MaxBin", "max_bin", "Integer", 2, 1024),
     Spec(
         "RefitOnValidation",
         "refit_on_validation",

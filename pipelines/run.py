@@ -20,61 +20,27 @@ import argparse
 import json
 import os
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pipelines import cli
+from pipelines.cli import EXIT_FAILED, EXIT_OK
 from pipelines.demo_data import DemoDataMissing
 from pipelines.local import DEFAULT_WORKDIR
+from pipelines.local.console import Console
 from pipelines.local.definitions import cached_definition
 from pipelines.local.summary import already_registered, table
-from pipelines.settings import DEFAULT_PROFILE, PROFILES, SettingsError, add_config_flag
+from pipelines.settings import SettingsError, add_config_flag
 from pipelines.version import add_version_flag
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+class RunUsage(ValueError):
+    """A bad --definition, --input or --actuals: nothing was run."""
 
 
-class Console:
-    """Progress on stderr: one line per step event; a job's live state (a training job's
-    round, metric and time left) rewritten in place on a terminal, or a plain line every
-    LIVE_EVERY seconds when piped (every one with -v); nothing with --quiet."""
-
-    LIVE_EVERY = 10.0
-
-    def __init__(self, quiet: bool = False, verbose: bool = False, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.quiet, self.verbose = quiet, verbose
-        self.terminal = self.stream.isatty()
-        self.started = time.perf_counter()
-        self._live_shown = False
-        self._last_live = -self.LIVE_EVERY
-
-    def _stamp(self, text: str) -> str:
-        return f"[{time.perf_counter() - self.started:6.1f}s] {text}"
-
-    def line(self, text: str) -> None:
-        if self.quiet:
-            return
-        if self._live_shown:
-            self.stream.write("\r\033[K")
-            self._live_shown = False
-        self.stream.write(self._stamp(text) + "\n")
-        self.stream.flush()
-
-    def live(self, text: str) -> None:
-        if self.quiet:
-            return
-        if self.terminal:
-            self.stream.write("\r\033[K" + self._stamp(text))
-            self._live_shown = True
-        else:
-            now = time.perf_counter()
-            if not self.verbose and now - self._last_live < self.LIVE_EVERY:
-                return
-            self._last_live = now
-            self.stream.write(self._stamp(text) + "\n")
-        self.stream.flush()
+class RunFailed(Exception):
+    """The work directory cannot be written, or the forecast cannot be scored."""
 
 
 def parse_run_args(argv: list[str]) -> argparse.Namespace:
@@ -96,11 +62,7 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
         help="local: the Docker-free runner; sagemaker-local: the SageMaker "
         "SDK's local mode (needs Docker; RegisterModel is left out)",
     )
-    parser.add_argument(
-        "--profile",
-        default=DEFAULT_PROFILE,
-        help=f"settings profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})",
-    )
+    cli.add_profile_flag(parser)
     add_config_flag(parser)
     parser.add_argument(
         "--definition",
@@ -195,23 +157,6 @@ def stage_inputs(
     return stage_input(s3, workdir, str(parameters["InputDataUri"]), input_path)
 
 
-def accuracy_after_the_fact(
-    result: Any, actuals: Path | None, profile: str, config: Path | None = None
-) -> dict | None:
-    """The forecast scored against `actuals` (pipelines/accuracy.py), or None when there
-    is no forecast or no actuals."""
-    from pipelines.accuracy import read_forecast, read_table, score
-    from pipelines.settings import load_settings
-
-    if actuals is None or not result.predictions:
-        return None
-    settings = load_settings(profile, config=config)
-    keys = [*settings.data.series_columns, settings.data.date_column]
-    columns = settings.forecast.columns
-    forecast = read_forecast([Path(p) for p in result.predictions], keys, list(columns))
-    return score(forecast, read_table(actuals), keys, settings.data.target_column, columns)
-
-
 def local_champion(
     definition: dict[str, Any], overrides: dict[str, Any], workdir: Path
 ) -> tuple[dict[str, Any], Any, Any]:
@@ -241,7 +186,9 @@ def local_champion(
     return overrides, champion, latest
 
 
-def run_local(args: argparse.Namespace) -> int:
+def prepare_local(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any, Any, Path | None]:
+    """The runner with the inputs staged: (runner, definition, champion, latest version,
+    actuals). Bad input is RunUsage; a work directory that cannot be written, RunFailed."""
     from pipelines.local.runner import LocalRunner
     from pipelines.local.storage import LocalS3
     from pipelines.parameters import coerce_overrides
@@ -251,9 +198,9 @@ def run_local(args: argparse.Namespace) -> int:
             try:
                 definition = json.loads(args.definition.read_text())
             except (OSError, json.JSONDecodeError) as exc:
-                raise ValueError(f"--definition {args.definition}: {exc}") from None
+                raise RunUsage(f"--definition {args.definition}: {exc}") from None
             if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
-                raise ValueError(f"--definition {args.definition}: not a pipeline definition")
+                raise RunUsage(f"--definition {args.definition}: not a pipeline definition")
             name, region = "pipeline", "local"
         else:
             definition, name, region = cached_definition(
@@ -262,55 +209,59 @@ def run_local(args: argparse.Namespace) -> int:
         overrides = coerce_overrides(definition.get("Parameters", []), args.param)
         overrides, champion, latest = local_champion(definition, overrides, args.workdir.resolve())
         console = Console(quiet=args.quiet, verbose=args.verbose)
-        progress = console.line
-
         runner = LocalRunner(
             definition,
             args.workdir.resolve(),
             overrides,
             use_cache=not args.no_cache,
-            progress=progress,
+            progress=console.line,
             live=console.live,
             pipeline_name=name,
             region=region,
             allow_commands=args.allow_commands,
         )
         if args.input and "InputDataUri" not in runner.parameters:
-            raise FileNotFoundError("--input: this definition has no InputDataUri parameter")
+            raise RunUsage("--input: this definition has no InputDataUri parameter")
         input_path, actuals = args.input, args.actuals
         if input_path is None:
             input_path, demo_actuals = demo_input(runner.workdir)
             actuals = actuals or demo_actuals
         if actuals is not None and not actuals.is_file():
-            raise FileNotFoundError(f"--actuals {actuals}: no such file")
+            raise RunUsage(f"--actuals {actuals}: no such file")
         staged = stage_inputs(
             definition, runner.parameters, LocalS3(runner.s3.root), runner.workdir, input_path
         )
-        progress(f"execution {runner.execution_id}: {staged}")
-        progress(
-            f"champion: {champion.describe()}"
-            if champion
-            else "champion: none approved (ChampionModelDataUri "
-            f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})"
-        )
     except (ValueError, FileNotFoundError, DemoDataMissing) as exc:  # settings, input, ...
-        print(f"run: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise RunUsage(str(exc)) from None
     except OSError as exc:  # the work directory cannot be written (read-only, full, ...)
-        print(f"run: error: work directory {args.workdir}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        raise RunFailed(f"work directory {args.workdir}: {exc}") from None
+    console.line(f"execution {runner.execution_id}: {staged}")
+    console.line(
+        f"champion: {champion.describe()}"
+        if champion
+        else "champion: none approved (ChampionModelDataUri "
+        f"{runner.parameters.get('ChampionModelDataUri', 'not declared')})"
+    )
+    return runner, definition, champion, latest, actuals
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from pipelines.accuracy import AccuracyError, Forecast, describe
+    from pipelines.settings import load_settings
+
+    runner, definition, champion, latest, actuals = prepare_local(args)
     try:
         result = runner.run()
     except OSError as exc:
-        print(f"run: error: work directory {args.workdir}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    from pipelines.accuracy import AccuracyError, describe
-
-    try:
-        accuracy = accuracy_after_the_fact(result, actuals, args.profile, args.config)
-    except AccuracyError as exc:
-        print(f"run: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        raise RunFailed(f"work directory {args.workdir}: {exc}") from None
+    forecast, accuracy = None, None
+    if result.predictions:  # read once: scored against the actuals, and drawn in the report
+        settings = load_settings(args.profile, config=args.config)
+        try:
+            forecast = Forecast.read([Path(p) for p in result.predictions], settings, actuals)
+            accuracy = forecast.score() if actuals is not None else None
+        except AccuracyError as exc:
+            raise RunFailed(str(exc)) from None
     document = {
         **result.as_json(),
         "champion": asdict(champion) if champion else None,
@@ -318,7 +269,7 @@ def run_local(args: argparse.Namespace) -> int:
         # the version whose artifact this run trained again (nothing registered)
         "already_registered": asdict(latest) if already_registered(result, latest) else None,
     }
-    report = write_report(document, result, definition, runner, actuals, args)
+    report = write_report(document, result, definition, runner, forecast)
     document["report"] = str(report) if report else None
     document["mlflow_run"] = track(document, result, runner, report, args)
     if args.json:
@@ -392,28 +343,19 @@ def write_report(
     result: Any,
     definition: dict[str, Any],
     runner: Any,
-    actuals: Path | None,
-    args: argparse.Namespace,
+    forecast: Any,
 ) -> Path | None:
     """report.html in the execution's folder (pipelines/local/report.py); None, with a
     warning, when it cannot be written (the run's own outcome stands)."""
-    from pipelines.accuracy import read_forecast, read_table
     from pipelines.files import write_atomically
     from pipelines.local import report
-    from pipelines.settings import load_settings
 
     try:
         image = None
-        if result.predictions:
-            settings = load_settings(args.profile, config=args.config)
-            keys = [*settings.data.series_columns, settings.data.date_column]
-            columns = settings.forecast.columns
-            forecast = read_forecast([Path(p) for p in result.predictions], keys, list(columns))
-            known = None
-            if actuals is not None:
-                known = read_table(actuals)[[*keys, settings.data.target_column]]
-                known[settings.data.date_column] = known[settings.data.date_column].astype(str)
-            image = report.forecast_png(forecast, keys, columns, known)
+        if forecast is not None and not forecast.frame.empty:
+            image = report.forecast_png(
+                forecast.frame, forecast.keys, forecast.columns, forecast.known()
+            )
         page = report.build(
             {**document, "drift_report": result.report("severe_count")},
             definition,
@@ -430,8 +372,8 @@ def write_report(
 
 
 def run_sagemaker_local(args: argparse.Namespace) -> int:
-    from pipelines.local.sagemaker_mode import LocalModeUnavailable, run_sagemaker_local
     from pipelines.parameters import ParameterError, coerce_overrides
+    from pipelines.sagemaker_local_mode import LocalModeUnavailable, run_sagemaker_local
     from pipelines.settings import load_settings
 
     def progress(line: str) -> None:
@@ -449,8 +391,7 @@ def run_sagemaker_local(args: argparse.Namespace) -> int:
             progress,
         )
     except (SettingsError, ParameterError, LocalModeUnavailable, DemoDataMissing) as exc:
-        print(f"run: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise RunUsage(str(exc)) from None
     summary = {
         "status": status,
         "failure_reason": reason or None,
@@ -504,17 +445,12 @@ def parse_history_args(argv: list[str]) -> argparse.Namespace:
 def run_history(args: argparse.Namespace) -> int:
     from pipelines.local import history
 
-    try:
-        if not args.show:
-            sys.stdout.write(history.table(history.executions(args.workdir)))
-            return EXIT_OK
-        chosen = history.find(args.workdir, args.execution)
-    except history.HistoryError as exc:
-        print(f"run: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    if not args.show:
+        sys.stdout.write(history.table(history.executions(args.workdir)))
+        return EXIT_OK
+    chosen = history.find(args.workdir, args.execution)
     if chosen.report is None:
-        print(f"run: error: {chosen.execution_id} has no report.html", file=sys.stderr)
-        return EXIT_FAILED
+        raise RunFailed(f"{chosen.execution_id} has no report.html")
     print(chosen.report)
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin":
         import webbrowser
@@ -537,16 +473,24 @@ def registry_argv(argv: list[str]) -> list[str]:
     return [*rest, "--local", *before]
 
 
+def dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in ("runs", "show"):
+        return run_history(parse_history_args(argv))
+    args = parse_run_args(argv)
+    return run_sagemaker_local(args) if args.mode == "sagemaker-local" else run_local(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "registry":
         from pipelines import registry
 
         return registry.main(registry_argv(argv[1:]))
-    if argv and argv[0] in ("runs", "show"):
-        return run_history(parse_history_args(argv))
-    args = parse_run_args(argv)
-    return run_sagemaker_local(args) if args.mode == "sagemaker-local" else run_local(args)
+    from pipelines.local.history import HistoryError
+
+    return cli.run(
+        "run", lambda: dispatch(argv), usage=(RunUsage, HistoryError), failed=(RunFailed,)
+    )
 
 
 if __name__ == "__main__":

@@ -266,6 +266,20 @@ def decide_roles(facts: Survey, cols: ColumnConfig, future_given: bool, notes: l
 
 
 @dataclass(frozen=True)
+class PlanSettings:
+    """What the step's arguments choose: the columns, the horizon, the windows' first days
+    (None: the last horizon days, and the horizon before them), the drift reference, and
+    whether a zero target means closed."""
+
+    cols: ColumnConfig
+    horizon: int
+    validation_start: str | None = None
+    test_start: str | None = None
+    drift_reference: str = "seasonal"
+    zero_means_closed: bool = False
+
+
+@dataclass(frozen=True)
 class Decisions:
     """The settings and what the survey decided: the same on every instance."""
 
@@ -307,20 +321,13 @@ def resolve_windows(
     )
 
 
-def decide(
-    facts: Survey,
-    cols: ColumnConfig,
-    horizon: int,
-    validation_start: str | None = None,
-    test_start: str | None = None,
-    drift_reference: str = "seasonal",
-    zero_means_closed: bool = False,
-) -> Decisions:
+def decide(facts: Survey, chosen: PlanSettings) -> Decisions:
     """The forecast origin, the horizon's days and the windows, and the columns' roles.
 
     Rows with an empty target after the last observed day are the future the planner asks
     for; up to `horizon` days of them are forecast (lags no closer than the horizon cannot
     reach further). An empty target on or before that day is a gap in the history."""
+    cols, horizon, drift_reference = chosen.cols, chosen.horizon, chosen.drift_reference
     if horizon < 1:
         raise DataError(f"horizon must be at least 1 day, got {horizon}")
     if drift_reference not in REFERENCE_MODES:
@@ -351,9 +358,11 @@ def decide(
     else:
         span = Horizon(origin, origin + pd.Timedelta(days=1), last, "calendar")
     roles = decide_roles(facts, cols, span.source == "input", notes)
-    windows = resolve_windows(facts.first_day, origin, horizon, validation_start, test_start)
+    windows = resolve_windows(
+        facts.first_day, origin, horizon, chosen.validation_start, chosen.test_start
+    )
     return Decisions(
-        cols, horizon, zero_means_closed, drift_reference, span, windows, roles, tuple(notes)
+        cols, horizon, chosen.zero_means_closed, drift_reference, span, windows, roles, tuple(notes)
     )
 
 

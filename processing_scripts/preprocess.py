@@ -41,6 +41,7 @@ from features import SERIES_ID, ColumnConfig, DayGrid, engineer, series_ids
 from plan import (
     DataError,
     Plan,
+    PlanSettings,
     decide,
     fit_unit,
     merge_fits,
@@ -383,44 +384,24 @@ def build_features(
     """Validate, engineer features and split by date, for data held in one frame (one
     unit). Pure: no file I/O."""
     loaded = validate(raw, cols)
-    plan = make_plan(
-        lambda _: loaded,
-        [Unit(0, ("<frame>",))],
-        cols,
-        horizon,
-        validation_start,
-        test_start,
-        drift_reference,
-        zero_means_closed,
+    chosen = PlanSettings(
+        cols, horizon, validation_start, test_start, drift_reference, zero_means_closed
     )
-    return build_unit(loaded[0], plan)
+    return build_unit(loaded[0], make_plan(lambda _: loaded, [Unit(0, ("<frame>",))], chosen))
 
 
 def make_plan(
     load: Callable[[Unit], tuple[pd.DataFrame, tuple[int, set[str]]]],
     units: list[Unit],
-    cols: ColumnConfig,
-    horizon: int,
-    validation_start: str | None,
-    test_start: str | None,
-    drift_reference: str,
-    zero_means_closed: bool,
+    chosen: PlanSettings,
     progress: Callable[[str], None] = print,
 ) -> Plan:
     """The plan over every unit: a survey pass, then a fit pass (each one unit in memory)."""
     surveys = []
     for unit in units:
         frame, zone = load(unit)
-        surveys.append(survey(frame, cols, zone))
-    decisions = decide(
-        merge_surveys(surveys),
-        cols,
-        horizon,
-        validation_start,
-        test_start,
-        drift_reference,
-        zero_means_closed,
-    )
+        surveys.append(survey(frame, chosen.cols, zone))
+    decisions = decide(merge_surveys(surveys), chosen)
     fits = []
     for unit in units:
         fits.append(fit_unit(load(unit)[0], decisions))
@@ -690,9 +671,7 @@ def main(argv: list[str] | None = None) -> int:
                 loaded[unit.index] = validate(read_unit(scan, unit), cols)
             return loaded[unit.index]
 
-        plan = make_plan(
-            load,
-            units,
+        chosen = PlanSettings(
             cols,
             args.horizon,
             _date_or_auto(args.validation_start),
@@ -700,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
             args.drift_reference,
             args.zero_means_closed,
         )
+        plan = make_plan(load, units, chosen)
         with Outputs(targets) as out:
             for number, unit in enumerate(mine, start=1):
                 out.unit(unit.index, len(units), build_unit(load(unit)[0], plan))

@@ -107,6 +107,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def serving_version_1(cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """Prod's endpoint serving version 1 (its first deploy), with the calls so far forgotten."""
+    register(cloud["sm"], PROD, "Approved")
+    assert run(capsys, "--profile", "prod")[0] == 0
+    cloud["calls"].clear()
+
+
 def operations(cloud: dict[str, Any]) -> list[str]:
     return [name for _, name, _ in cloud["calls"]]
 
@@ -190,9 +197,7 @@ def test_dev_is_serverless_without_capture_or_scaling(
 def test_deploying_what_is_deployed_changes_nothing(
     cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    register(cloud["sm"], PROD, "Approved")
-    assert run(capsys, "--profile", "prod")[0] == 0
-    cloud["calls"].clear()
+    serving_version_1(cloud, capsys)
     code, _out, err = run(capsys, "--profile", "prod")
     assert code == 0
     assert f"{PROD} already serves version 1 with these settings" in err
@@ -204,8 +209,7 @@ def test_a_new_version_rolls_out_as_a_canary_with_auto_rollback(
     cloud: dict[str, Any], updates: Updates, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sm = cloud["sm"]
-    register(sm, PROD, "Approved")
-    assert run(capsys, "--profile", "prod")[0] == 0
+    serving_version_1(cloud, capsys)
     register(sm, PROD, "Approved")
     code, _out, err = run(capsys, "--profile", "prod")
     assert code == 0, err
@@ -230,8 +234,7 @@ def test_a_rolled_back_update_fails_with_the_reason(
     cloud: dict[str, Any], updates: Updates, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sm = cloud["sm"]
-    register(sm, PROD, "Approved")
-    assert run(capsys, "--profile", "prod")[0] == 0
+    serving_version_1(cloud, capsys)
     register(sm, PROD, "Approved")
     updates.roll_back = True
     code, out, err = run(capsys, "--profile", "prod")
@@ -243,9 +246,7 @@ def test_a_rolled_back_update_fails_with_the_reason(
 def test_an_instance_type_change_deregisters_scaling_around_the_update(
     cloud: dict[str, Any], updates: Updates, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    register(cloud["sm"], PROD, "Approved")
-    assert run(capsys, "--profile", "prod")[0] == 0
-    cloud["calls"].clear()
+    serving_version_1(cloud, capsys)
     code, _, err = run(
         capsys, "--profile", "prod", "--config", str(_config(instance="ml.m5.large"))
     )
@@ -301,8 +302,7 @@ def test_no_version_to_deploy_is_one_line(
 def test_a_failed_endpoint_is_reported_with_its_reason(
     cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    register(cloud["sm"], PROD, "Approved")
-    assert run(capsys, "--profile", "prod")[0] == 0
+    serving_version_1(cloud, capsys)
     found = sagemaker_backends[ACCOUNT][REGION].endpoints[PROD]
     found.endpoint_status = "Failed"
     found.failure_reason = (

@@ -72,6 +72,13 @@ def instances(batch: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(batch.to_json(orient="records"))
 
 
+def invoke_local(artifact: Path, rows: Path, *options: str) -> int:
+    """`deploy invoke --local --model ARTIFACT --input ROWS [options]`: the exit code."""
+    return deploy.main(
+        ["invoke", "--local", "--model", str(artifact), "--input", str(rows), *options]
+    )
+
+
 def test_ping_and_routes_answer_as_the_container(server: str) -> None:
     status, headers, body = call(server, "GET", "/ping")
     assert (status, headers["Content-Type"], body) == (200, "application/json", b"")
@@ -176,18 +183,7 @@ def test_invoke_local_prints_forecasts_with_keys(
 ) -> None:
     rows = tmp_path / "rows.csv"
     batch.to_csv(rows, index=False)
-    code = deploy.main(
-        [
-            "invoke",
-            "--local",
-            "--model",
-            str(artifact),
-            "--input",
-            str(rows),
-            "--rows-per-request",
-            "3",
-        ]
-    )
+    code = invoke_local(artifact, rows, "--rows-per-request", "3")
     out, err = capsys.readouterr()
     assert code == 0, err
     table = pd.read_csv(pd.io.common.StringIO(out))
@@ -201,24 +197,13 @@ def test_invoke_local_headerless_rows_and_json_lines(
 ) -> None:
     rows = tmp_path / "rows.csv"
     batch.iloc[:, 2:].to_csv(rows, index=False, header=False)
-    assert deploy.main(["invoke", "--local", "--model", str(artifact), "--input", str(rows)]) == 0
+    assert invoke_local(artifact, rows) == 0
     table = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     assert list(table.columns) == ["row", "p10", "p50", "p90"]
     lines = tmp_path / "rows.jsonl"
     lines.write_text("".join(json.dumps(r) + "\n" for r in instances(batch)))
     out_file = tmp_path / "forecast.csv"
-    code = deploy.main(
-        [
-            "invoke",
-            "--local",
-            "--model",
-            str(artifact),
-            "--input",
-            str(lines),
-            "--output",
-            str(out_file),
-        ]
-    )
+    code = invoke_local(artifact, lines, "--output", str(out_file))
     assert code == 0
     assert len(pd.read_csv(out_file)) == len(batch)
 
@@ -231,20 +216,7 @@ def test_a_refused_request_writes_nothing(
     broken.loc[5, "Promo"] = "yes"  # row 7 of the file, in the second request
     broken.to_csv(rows, index=False)
     out_file = tmp_path / "forecast.csv"
-    code = deploy.main(
-        [
-            "invoke",
-            "--local",
-            "--model",
-            str(artifact),
-            "--input",
-            str(rows),
-            "--rows-per-request",
-            "4",
-            "--output",
-            str(out_file),
-        ]
-    )
+    code = invoke_local(artifact, rows, "--rows-per-request", "4", "--output", str(out_file))
     out, err = capsys.readouterr()
     assert code == 1
     assert (

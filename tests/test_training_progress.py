@@ -13,8 +13,8 @@ from pathlib import Path
 
 from conftest import REPO, cli_args
 
+from pipelines.local.console import Console
 from pipelines.local.training_progress import Round, Watcher, describe, last_round
-from pipelines.run import Console
 
 LOG = "$ python train.py\n[0]\tvalidation-rmse:0.32001\n[50]\tvalidation-rmse:0.13179\n"
 

@@ -11,6 +11,7 @@ from pipelines.steps.common import (
     execution_uri,
     job_retry_policies,
     kms_key,
+    output_uri,
 )
 
 
@@ -49,9 +50,7 @@ def build_batch_transform_step(ctx: BuildContext, preprocess: Any, create_model:
         sagemaker_session=ctx.session,
     )
     step_args = transformer.transform(
-        data=preprocess.properties.ProcessingOutputConfig.Outputs[
-            contract.OUTPUT_BATCH
-        ].S3Output.S3Uri,
+        data=output_uri(preprocess, contract.OUTPUT_BATCH),
         content_type="text/csv",
         split_type="Line",
         **data_processing(ctx),

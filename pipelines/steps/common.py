@@ -57,6 +57,12 @@ def execution_uri(ctx: BuildContext, *parts: str) -> Any:
     )
 
 
+def output_uri(step: Any, output: str) -> Any:
+    """The S3 prefix a processing step's output `output` was uploaded to (a property
+    reference, resolved at run time)."""
+    return step.properties.ProcessingOutputConfig.Outputs[output].S3Output.S3Uri
+
+
 def processing_input(
     name: str, uri: Any, local_path: str, distribution: str = "FullyReplicated"
 ) -> Any:
@@ -87,6 +93,31 @@ def processing_output(ctx: BuildContext, step: str, name: str, local_path: str) 
             s3_uri=execution_uri(ctx, step, name), local_path=local_path, s3_upload_mode="EndOfJob"
         ),
     )
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A folder a processing script reads or writes, declared once: the job's input or
+    output and the `--flag folder` pair that names the folder to the script."""
+
+    channel: Any  # a ProcessingInput or a ProcessingOutput
+    flag: str
+    path: str
+    is_input: bool
+
+    @property
+    def argv(self) -> tuple[str, str]:
+        return self.flag, self.path
+
+
+def mount_input(
+    name: str, uri: Any, path: str, flag: str, distribution: str = "FullyReplicated"
+) -> Mount:
+    return Mount(processing_input(name, uri, path, distribution), flag, path, True)
+
+
+def mount_output(ctx: BuildContext, step: str, name: str, path: str, flag: str) -> Mount:
+    return Mount(processing_output(ctx, step, name, path), flag, path, False)
 
 
 def cache_config(ctx: BuildContext) -> Any:
@@ -130,19 +161,28 @@ def api_retry_policies() -> list[Any]:
     return job_retry_policies()[:1]
 
 
-def processing_network(ctx: BuildContext) -> Any:
-    """NetworkConfig for processing jobs, or None when no security setting asks for one."""
-    from sagemaker.core.network import NetworkConfig
-
+def network(ctx: BuildContext, job: str) -> Any:
+    """The security settings' network for a `processing`, `training` or `model` job, in the
+    SDK's type for it (NetworkConfig, Networking); None when no setting asks for one. A
+    model has no traffic between containers to encrypt."""
     sec = ctx.settings.security
-    if not (sec.uses_vpc or sec.network_isolation or sec.inter_container_encryption):
+    encrypt = sec.inter_container_encryption and job != "model"
+    if not (sec.uses_vpc or sec.network_isolation or encrypt):
         return None
-    return NetworkConfig(
-        enable_network_isolation=sec.network_isolation or None,
-        security_group_ids=list(sec.security_group_ids) or None,
-        subnets=list(sec.subnets) or None,
-        encrypt_inter_container_traffic=sec.inter_container_encryption or None,
-    )
+    common: dict[str, Any] = {
+        "subnets": list(sec.subnets) or None,
+        "security_group_ids": list(sec.security_group_ids) or None,
+        "enable_network_isolation": sec.network_isolation or None,
+    }
+    if job == "processing":
+        from sagemaker.core.network import NetworkConfig
+
+        return NetworkConfig(**common, encrypt_inter_container_traffic=encrypt or None)
+    from sagemaker.core.training.configs import Networking
+
+    if job == "training":
+        return Networking(**common, enable_inter_container_traffic_encryption=encrypt or None)
+    return Networking(**common)
 
 
 def kms_key(ctx: BuildContext) -> str | None:
@@ -156,13 +196,13 @@ def run_script(
     ctx: BuildContext,
     script: str,
     base_job_name: str,
-    inputs: list[Any],
-    outputs: list[Any],
+    mounts: list[Mount],
     arguments: list[Any],
     instance_count: Any = None,
 ) -> Any:
     """Processing job arguments that run one of our scripts with python3, on
-    ProcessingInstanceCount instances unless `instance_count` says otherwise.
+    ProcessingInstanceCount instances unless `instance_count` says otherwise: the `mounts`
+    become the job's inputs and outputs and the script's first arguments, then `arguments`.
 
     The job ScriptProcessor would describe (a `code` input and a `python3 <script>`
     entrypoint), with the whole processing-scripts folder as the code input, built on the
@@ -183,7 +223,11 @@ def run_script(
         max_runtime_in_seconds=ctx.settings.max_runtime_seconds,
         base_job_name=base_job_name,
         sagemaker_session=ctx.session,
-        network_config=processing_network(ctx),
+        network_config=network(ctx, "processing"),
     )
     code = processing_input("code", ctx.code_uri(ctx.assets.processing), CODE_DIR)
-    return processor.run(inputs=[*inputs, code], outputs=outputs, arguments=arguments)
+    return processor.run(
+        inputs=[*(m.channel for m in mounts if m.is_input), code],
+        outputs=[m.channel for m in mounts if not m.is_input],
+        arguments=[*(arg for m in mounts for arg in m.argv), *arguments],
+    )

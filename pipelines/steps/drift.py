@@ -10,8 +10,9 @@ from pipelines.steps.common import (
     BuildContext,
     cache_config,
     job_retry_policies,
-    processing_input,
-    processing_output,
+    mount_input,
+    mount_output,
+    output_uri,
     run_script,
 )
 
@@ -32,40 +33,38 @@ def build_monitor_step(ctx: BuildContext, preprocess: Any, report: Any) -> Any:
     anything is registered. One instance: the baseline is fitted over every unit's rows."""
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
-    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-
     step_args = run_script(
         ctx,
         "drift.py",
         "drift",
-        inputs=[
-            processing_input(
-                "schema", outputs[contract.OUTPUT_SCHEMA].S3Output.S3Uri, contract.SCHEMA_INPUT_DIR
+        mounts=[
+            mount_input(
+                "schema",
+                output_uri(preprocess, contract.OUTPUT_SCHEMA),
+                contract.SCHEMA_INPUT_DIR,
+                "--schema-dir",
             ),
-            processing_input(
+            mount_input(
                 "reference",
-                outputs[contract.OUTPUT_REFERENCE].S3Output.S3Uri,
+                output_uri(preprocess, contract.OUTPUT_REFERENCE),
                 contract.REFERENCE_INPUT_DIR,
+                "--reference-dir",
             ),
-            processing_input(
-                "batch", outputs[contract.OUTPUT_BATCH].S3Output.S3Uri, contract.BATCH_INPUT_DIR
+            mount_input(
+                "batch",
+                output_uri(preprocess, contract.OUTPUT_BATCH),
+                contract.BATCH_INPUT_DIR,
+                "--batch-dir",
+            ),
+            mount_output(
+                ctx,
+                contract.MONITOR_DRIFT,
+                contract.OUTPUT_DRIFT,
+                contract.DRIFT_DIR,
+                "--output-dir",
             ),
         ],
-        outputs=[
-            processing_output(
-                ctx, contract.MONITOR_DRIFT, contract.OUTPUT_DRIFT, contract.DRIFT_DIR
-            )
-        ],
-        arguments=[
-            "--schema-dir",
-            contract.SCHEMA_INPUT_DIR,
-            "--reference-dir",
-            contract.REFERENCE_INPUT_DIR,
-            "--batch-dir",
-            contract.BATCH_INPUT_DIR,
-            "--output-dir",
-            contract.DRIFT_DIR,
-        ],
+        arguments=[],
         instance_count=1,
     )
     return ProcessingStep(

@@ -9,8 +9,9 @@ from pipelines.steps.common import (
     BuildContext,
     cache_config,
     job_retry_policies,
-    processing_input,
-    processing_output,
+    mount_input,
+    mount_output,
+    output_uri,
     run_script,
 )
 
@@ -28,44 +29,44 @@ def evaluation_property_file() -> Any:
 def build_evaluate_step(ctx: BuildContext, preprocess: Any, train: Any, report: Any) -> Any:
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
-    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-
     step_args = run_script(
         ctx,
         "evaluate.py",
         "evaluate",
-        inputs=[
-            processing_input(
-                "model", train.properties.ModelArtifacts.S3ModelArtifacts, contract.MODEL_INPUT_DIR
+        mounts=[
+            mount_input(
+                "model",
+                train.properties.ModelArtifacts.S3ModelArtifacts,
+                contract.MODEL_INPUT_DIR,
+                "--model-dir",
             ),
-            processing_input(
-                "test", outputs[contract.OUTPUT_TEST].S3Output.S3Uri, contract.EVAL_TEST_DIR
+            mount_input(
+                "test",
+                output_uri(preprocess, contract.OUTPUT_TEST),
+                contract.EVAL_TEST_DIR,
+                "--test-dir",
             ),
-            processing_input(
+            mount_input(
                 "history",
-                outputs[contract.OUTPUT_HISTORY].S3Output.S3Uri,
+                output_uri(preprocess, contract.OUTPUT_HISTORY),
                 contract.EVAL_HISTORY_DIR,
+                "--history-dir",
             ),
-            processing_input(
-                "champion", ctx.params.champion_model_data_uri, contract.CHAMPION_INPUT_DIR
+            mount_input(
+                "champion",
+                ctx.params.champion_model_data_uri,
+                contract.CHAMPION_INPUT_DIR,
+                "--champion-dir",
             ),
-        ],
-        outputs=[
-            processing_output(
-                ctx, contract.EVALUATE, contract.OUTPUT_EVALUATION, contract.EVALUATION_DIR
-            )
+            mount_output(
+                ctx,
+                contract.EVALUATE,
+                contract.OUTPUT_EVALUATION,
+                contract.EVALUATION_DIR,
+                "--output-dir",
+            ),
         ],
         arguments=[
-            "--model-dir",
-            contract.MODEL_INPUT_DIR,
-            "--test-dir",
-            contract.EVAL_TEST_DIR,
-            "--history-dir",
-            contract.EVAL_HISTORY_DIR,
-            "--champion-dir",
-            contract.CHAMPION_INPUT_DIR,
-            "--output-dir",
-            contract.EVALUATION_DIR,
             "--quality-metric",
             ctx.params.quality_metric,
         ],

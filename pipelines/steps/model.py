@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import contract
-from pipelines.steps.common import BuildContext, api_retry_policies
+from pipelines.steps.common import BuildContext, api_retry_policies, network, output_uri
 
 # The serving container imports SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY; train.py
 # puts the handler at code/inference.py inside model.tar.gz, unpacked to /opt/ml/model.
@@ -18,24 +18,15 @@ RESPONSE_TYPES = ["text/csv", "application/json", "application/jsonlines"]
 
 
 def _model_builder(ctx: BuildContext, train: Any) -> Any:
-    from sagemaker.core.training.configs import Networking
     from sagemaker.serve.model_builder import ModelBuilder
 
-    sec = ctx.settings.security
-    network = None
-    if sec.uses_vpc or sec.network_isolation:
-        network = Networking(
-            subnets=list(sec.subnets) or None,
-            security_group_ids=list(sec.security_group_ids) or None,
-            enable_network_isolation=sec.network_isolation or None,
-        )
     return ModelBuilder(
         s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
         image_uri=ctx.image_uri,
         role_arn=ctx.role,
         sagemaker_session=ctx.session,
         env_vars=dict(SERVING_ENV),
-        network=network,
+        network=network(ctx, "model"),
     )
 
 
@@ -44,8 +35,7 @@ def output_file(step: Any, output: str, file: str) -> Any:
     time)."""
     from sagemaker.core.workflow.functions import Join
 
-    prefix = step.properties.ProcessingOutputConfig.Outputs[output].S3Output.S3Uri
-    return Join(on="/", values=[prefix, file])
+    return Join(on="/", values=[output_uri(step, output), file])
 
 
 def build_register_step(ctx: BuildContext, monitor: Any, train: Any, evaluate: Any) -> Any:

@@ -10,8 +10,8 @@ from pipelines.steps.common import (
     BuildContext,
     cache_config,
     job_retry_policies,
-    processing_input,
-    processing_output,
+    mount_input,
+    mount_output,
     run_script,
 )
 
@@ -60,20 +60,18 @@ def build_preprocess_step(ctx: BuildContext) -> Any:
         ctx,
         "preprocess.py",
         "preprocess",
-        inputs=[
+        mounts=[
             # this instance's files (whole series each), and all of them to plan alike
-            processing_input("data", p.input_data_uri, contract.RAW_DATA_DIR, ctx.sharded),
-            processing_input("scan", p.input_data_uri, contract.SCAN_DIR),
-        ],
-        outputs=[
-            processing_output(ctx, contract.PREPROCESS, name, path) for name, path, _ in OUTPUTS
+            mount_input(
+                "data", p.input_data_uri, contract.RAW_DATA_DIR, "--input-dir", ctx.sharded
+            ),
+            mount_input("scan", p.input_data_uri, contract.SCAN_DIR, "--scan-dir"),
+            *(
+                mount_output(ctx, contract.PREPROCESS, name, path, flag)
+                for name, path, flag in OUTPUTS
+            ),
         ],
         arguments=[
-            "--input-dir",
-            contract.RAW_DATA_DIR,
-            "--scan-dir",
-            contract.SCAN_DIR,
-            *(arg for _, path, flag in OUTPUTS for arg in (flag, path)),
             "--batch-shards",  # one file per transform instance: each gets whole objects
             as_text(p.transform_instance_count),
             "--train-shards",  # one file per training instance (ShardedByS3Key channels)

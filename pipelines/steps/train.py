@@ -13,6 +13,8 @@ from pipelines.steps.common import (
     execution_uri,
     job_retry_policies,
     kms_key,
+    network,
+    output_uri,
 )
 
 # The source directory travels as an input channel rather than an S3 URL the container would
@@ -23,11 +25,11 @@ SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/sourcedir.tar.gz"
 
 def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
     from sagemaker.core.shapes import MetricDefinition, S3DataSource, StoppingCondition
-    from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig
+    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
     from sagemaker.mlops.workflow.steps import TrainingStep
     from sagemaker.train.model_trainer import ModelTrainer
 
-    p, sec = ctx.params, ctx.settings.security
+    p = ctx.params
     hyperparameters = {name: as_text(value) for name, value in p.hyperparameters().items()}
     forecast = ctx.settings.forecast  # per profile, not per run
     hyperparameters.update(
@@ -41,14 +43,6 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
         sagemaker_program=json.dumps(contract.TRAINING_PROGRAM),
         sagemaker_submit_directory=json.dumps(SUBMIT_DIRECTORY),
     )
-    networking = None
-    if sec.uses_vpc or sec.network_isolation or sec.inter_container_encryption:
-        networking = Networking(
-            subnets=list(sec.subnets) or None,
-            security_group_ids=list(sec.security_group_ids) or None,
-            enable_network_isolation=sec.network_isolation or None,
-            enable_inter_container_traffic_encryption=sec.inter_container_encryption or None,
-        )
     trainer = ModelTrainer(
         training_image=ctx.image_uri,
         role=ctx.role,
@@ -59,7 +53,7 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
             instance_count=p.training_instance_count,
             volume_kms_key_id=kms_key(ctx),
         ),
-        networking=networking,
+        networking=network(ctx, "training"),
         stopping_condition=StoppingCondition(
             max_runtime_in_seconds=ctx.settings.max_runtime_seconds
         ),
@@ -71,14 +65,13 @@ def build_train_step(ctx: BuildContext, preprocess: Any) -> Any:
     ).with_metric_definitions(
         [MetricDefinition(name=name, regex=regex) for name, regex in contract.METRIC_DEFINITIONS]
     )
-    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
 
     def channel(name: str, output: str, distribution: str) -> Any:
         return InputData(
             channel_name=name,
             data_source=S3DataSource(
                 s3_data_type="S3Prefix",
-                s3_uri=outputs[output].S3Output.S3Uri,
+                s3_uri=output_uri(preprocess, output),
                 s3_data_distribution_type=distribution,
             ),
         )
