@@ -13,7 +13,8 @@ Per instance, every job's process tree is measured by the runner (usage-<host>.j
 seconds and peak RSS, from wait4). "CPU per instance" is the busiest instance's total over
 the run (with two, algo-1 also runs the one-instance jobs: Evaluate and MonitorDrift).
 Accuracy: the forecast of the held-back six weeks on the original 100 stores (WAPE against
-their actuals), which must not move by more than 2% relative between the two runs.
+their actuals), which must not move by more than 2% relative between the two runs; both
+runs without row subsampling (SAME_DRAW, below).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ from benchmarks.local_scale import scaled
 
 NAME = "local_scale_100x"
 ROUNDS = ("--param", "NumRound=80", "--param", "Eta=0.3")
+# Row subsampling off in both runs: each host draws its own rows (a different draw, as a new
+# seed makes), and on one instance the seed alone moves this forecast's WAPE by up to 10%
+# (five seeds at the defaults, 1x: 0.080 to 0.097), which would drown what is compared here.
+# With it off, and the bins cut from preprocess's sample on every host, two hosts train the
+# model one host does.
+SAME_DRAW = ("--param", "Subsample=1")
 # what is measured is the scale-out, not the model: the quality gate must not stop a run
 # that fewer rounds (or, quick, a handful of stores) leave below its threshold
 NO_GATE = ("--param", "MaxQualityMetric=1", "--param", "MinSkillVsNaive=-1")
@@ -77,7 +84,7 @@ def run(quick: bool) -> dict:
     if quick:
         stores = sorted(raw["Store"].unique())[:6]
         raw, actuals = raw[raw["Store"].isin(stores)], actuals[actuals["Store"].isin(stores)]
-    rounds = (*(("--param", "NumRound=20") if quick else ROUNDS), *NO_GATE)
+    rounds = (*(("--param", "NumRound=20") if quick else ROUNDS), *SAME_DRAW, *NO_GATE)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         definition = built_definition(folder)

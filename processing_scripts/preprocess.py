@@ -62,6 +62,12 @@ REFERENCE_FILE = "reference.parquet"  # the history rows the drift baseline is f
 BATCH_FILE = "batch.csv"  # the forecast's rows, the Batch Transform input
 SCHEMA_FILE = "feature_schema.json"  # the back-test's features
 HISTORY_SCHEMA_FILE = "history_schema.json"  # the forecast's features
+# Beside the schemas, a sample of each unit's train and history rows: every training host
+# cuts its histogram bins from all units' samples, so the bins are the same on every host
+# and for any instance count (a sketch of each host's own rows would differ by host).
+BINS_TRAIN_FILE = "bins_train.parquet"
+BINS_HISTORY_FILE = "bins_history.parquet"
+BIN_SAMPLE_ROWS = 200_000  # about this many rows over all units, chosen by a hash of the row
 
 
 @dataclass
@@ -430,6 +436,16 @@ def shard_pattern(file: str) -> re.Pattern[str]:
     return re.compile(rf"{re.escape(stem)}(-\d{{5}})?(-\d{{3}})?\.{re.escape(suffix)}")
 
 
+def bin_sample(frame: pd.DataFrame, keys: list[str], units: int) -> pd.DataFrame:
+    """About BIN_SAMPLE_ROWS / units of `frame`'s rows, chosen by a hash of the series keys
+    and date: the same rows whichever instance builds the unit."""
+    every = max(1, -(-len(frame) * units // BIN_SAMPLE_ROWS))
+    if every == 1:
+        return frame.reset_index(drop=True)
+    hashed = pd.util.hash_pandas_object(frame[keys], index=False).to_numpy()
+    return frame[hashed % np.uint64(every) == 0].reset_index(drop=True)
+
+
 def split_by_series(
     frame: pd.DataFrame, series_columns: list[str], parts: int
 ) -> list[pd.DataFrame]:
@@ -487,7 +503,7 @@ class Outputs:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def unit(self, unit: int, units: int, frames: FeatureFrames) -> None:
-        """Write one unit's datasets as shards."""
+        """Write one unit's datasets as shards, and its sample for the bins."""
         t = self.targets
         series = frames.schema["series_columns"]
         for name in ("train", "validation", "test", "history", "reference", "batch"):
@@ -505,7 +521,15 @@ class Outputs:
                     part.to_csv(self.staged[name] / file, header=False, index=False, na_rep="")
                 else:
                     part.to_parquet(self.staged[name] / file, index=False)
+        self.bins(unit, units, frames)
         self.written += 1
+
+    def bins(self, unit: int, units: int, frames: FeatureFrames) -> None:
+        """One unit's sample of train and history rows, into the schema output."""
+        keys = [*frames.schema["series_columns"], frames.schema["date_column"]]
+        for name, file in (("train", BINS_TRAIN_FILE), ("history", BINS_HISTORY_FILE)):
+            sample = bin_sample(getattr(frames, name), keys, units)
+            sample.to_parquet(self.staged["schema"] / shard_names(file, unit, units, 1)[0])
 
     def schemas(self, plan: Plan) -> None:
         for fit, file in (("backtest", SCHEMA_FILE), ("forecast", HISTORY_SCHEMA_FILE)):
@@ -515,9 +539,10 @@ class Outputs:
     def commit(self) -> None:
         for name, tmp in self.staged.items():
             folder = self.targets.folders[name]
-            if name in FILES:  # an earlier run's shards of another layout
-                written = {p.name for p in tmp.iterdir()}
-                pattern = shard_pattern(FILES[name])
+            files = [FILES[name]] if name in FILES else []
+            files += [BINS_TRAIN_FILE, BINS_HISTORY_FILE] if name == "schema" else []
+            written = {p.name for p in tmp.iterdir()}
+            for pattern in map(shard_pattern, files):  # an earlier run's other layout
                 for old in folder.iterdir():
                     if pattern.fullmatch(old.name) and old.name not in written:
                         old.unlink()
@@ -682,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = make_plan(load, units, chosen)
         with Outputs(targets) as out:
             for number, unit in enumerate(mine, start=1):
+                # one unit's frames at a time: built, written, then let go
                 out.unit(unit.index, len(units), build_unit(load(unit)[0], plan))
                 if len(units) > 1:
                     shown = list(unit.files)

@@ -80,6 +80,11 @@ def test_file_names_agree() -> None:
         contract.BATCH_FILE,
     )
     assert preprocess.SCHEMA_FILE == contract.FEATURE_SCHEMA_FILE
+    # the bins' sample travels in the schema output, to every training host
+    assert (train.BINS_TRAIN_FILE, train.BINS_HISTORY_FILE) == (
+        preprocess.BINS_TRAIN_FILE,
+        preprocess.BINS_HISTORY_FILE,
+    )
     assert (
         train.HISTORY_FILE
         == preprocess.HISTORY_FILE

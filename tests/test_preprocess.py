@@ -435,6 +435,8 @@ def test_outputs_are_renamed_within_their_own_folder(tmp_path: Path) -> None:
     assert (out["train"] / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in out["train"].iterdir()) == ["notes.txt", "train.parquet"]
     assert sorted(p.name for p in out["schema"].iterdir()) == [
+        "bins_history.parquet",
+        "bins_train.parquet",
         "feature_schema.json",
         "history_schema.json",
     ]
@@ -462,3 +464,21 @@ def test_batch_is_split_by_series_into_one_file_per_transform_instance(tmp_path:
     pd.testing.assert_frame_equal(merged, whole.sort_values([0, 1]).reset_index(drop=True))
     assert run(8) == [f"batch-00{i}.csv" for i in range(5)]  # never more files than series
     assert run(1) == ["batch.csv"]
+
+
+def test_the_bins_sample_is_chosen_by_each_row_not_by_order_or_instance(
+    rossmann: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training hosts cut their bins from this sample: its rows depend only on the rows."""
+    monkeypatch.setattr(pp, "BIN_SAMPLE_ROWS", 10_000)
+    keys = ["Store", "Date"]
+    sample = pp.bin_sample(rossmann, keys, units=1)
+    every = -(-len(rossmann) // 10_000)
+    assert abs(len(sample) - len(rossmann) / every) < 0.05 * len(sample)
+    shuffled = pp.bin_sample(rossmann.sample(frac=1, random_state=7), keys, units=1)
+    pd.testing.assert_frame_equal(
+        shuffled.sort_values(keys).reset_index(drop=True),
+        sample.sort_values(keys).reset_index(drop=True),
+    )
+    small = rossmann[rossmann["Store"] <= 3]
+    assert len(pp.bin_sample(small, keys, units=1)) == len(small)  # few rows: all of them

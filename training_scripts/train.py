@@ -43,6 +43,10 @@ TRAIN_FILE = "train.parquet"
 VALIDATION_FILE = "validation.parquet"
 HISTORY_FILE = "history.parquet"  # all history, with the forecast's features
 HISTORY_SCHEMA_FILE = "history_schema.json"
+# preprocess's sample of every unit's rows, beside the schemas: the histogram bins are cut
+# from it on every host alike, so one host and several train on the same bins
+BINS_TRAIN_FILE = "bins_train.parquet"
+BINS_HISTORY_FILE = "bins_history.parquet"
 BACKTEST_DIR = "backtest"  # the back-test's model inside the model folder, for Evaluate
 OBJECTIVES = ("squarederror", "tweedie", "poisson")
 
@@ -216,6 +220,20 @@ def matrix(
         raise TrainingError(f"channel {channel!r}: {exc}") from None
 
 
+def bins(
+    paths: list[Path], schema: dict[str, Any], channel: str, hp: Hyperparameters
+) -> xgb.QuantileDMatrix | None:
+    """The bins every host cuts alike, from preprocess's sample of every unit (built before
+    the host joins the collective, so nothing is merged); None without a sample: each
+    matrix then sketches its own rows, as XGBoost does by default."""
+    if not paths:
+        return None
+    columns = [schema["target_column"], *(f["name"] for f in schema["features"])]
+    return matrix(
+        chunks(paths, columns), schema, f"{channel} bins", hp.target_transform, hp.max_bin
+    )
+
+
 def to_target(raw: np.ndarray, transform: str) -> np.ndarray:
     """The booster's output on the target's scale, never negative."""
     values = np.asarray(raw, dtype="float64")
@@ -277,17 +295,19 @@ def train(
     threads: int,
     log_every: int = 50,
     cluster: Cluster = ALONE,
+    cuts: xgb.QuantileDMatrix | None = None,
 ) -> tuple[xgb.Booster, dict[str, Any]]:
     """The back-test's model: fit with early stopping on validation, cut at the best
     iteration, or (refit=1) that many trees fitted on train + validation. `train_data` is
     a frame or this host's shards; in a cluster every host calls this on its own rows.
 
     The reported validation metrics, and the forecast interval's offsets, are always those
-    of the early-stopped model, which has not seen the validation rows (every host's)."""
+    of the early-stopped model, which has not seen the validation rows (every host's).
+    `cuts`: the bins (see `bins`); None, the training rows' own sketch."""
     hp.check()
     transform = hp.target_transform
     parts = _parts(train_data)
-    dtrain = matrix(parts, schema, "train", transform, hp.max_bin)
+    dtrain = matrix(parts, schema, "train", transform, hp.max_bin, ref=cuts)
     dvalid = matrix(validation_frame, schema, "validation", transform, hp.max_bin, ref=dtrain)
     started = time.perf_counter()
     booster = xgb.train(
@@ -312,7 +332,12 @@ def train(
     if hp.refit:
         started = time.perf_counter()
         both = matrix(
-            [*parts, lambda: validation_frame], schema, "train+validation", transform, hp.max_bin
+            [*parts, lambda: validation_frame],
+            schema,
+            "train+validation",
+            transform,
+            hp.max_bin,
+            ref=cuts,
         )
         booster = xgb.train(hp.xgboost_params(threads), both, num_boost_round=best + 1)
         seconds += time.perf_counter() - started
@@ -336,12 +361,13 @@ def fit_forecast(
     threads: int,
     trees: int,
     cluster: Cluster = ALONE,
+    cuts: xgb.QuantileDMatrix | None = None,
 ) -> tuple[xgb.Booster, float, int]:
     """The model that forecasts: the back-test's settings and tree count, fitted on all
     history up to the forecast origin (the back-test's test window included). Returns it,
     the fit's seconds and the history's rows (every host's)."""
     started = time.perf_counter()
-    data = matrix(_parts(history), schema, "history", hp.target_transform, hp.max_bin)
+    data = matrix(_parts(history), schema, "history", hp.target_transform, hp.max_bin, ref=cuts)
     booster = xgb.train(hp.xgboost_params(threads), data, num_boost_round=trees)
     rows = int(cluster.allreduce_sum([float(data.num_row())])[0])
     return booster, time.perf_counter() - started, rows
@@ -454,10 +480,22 @@ def main(argv: list[str] | None = None) -> int:
                     "give the training job no more instances than preprocess wrote shards"
                 )
         threads = args.threads or (os.cpu_count() or 1)
+        # before joining the collective: every host cuts the same bins from the same sample
+        sample = functools.partial(shard_files, Path(args.schema), channel="schema")
+        train_cuts = bins(sample(BINS_TRAIN_FILE), schema, "train", hp) if has_data else None
+        history_cuts = (
+            bins(sample(BINS_HISTORY_FILE), history_schema, "history", hp) if has_data else None
+        )
         with join(hosts, has_data) as cluster:
             validation = load_frame(chunks(found["validation"], needed), "validation")
             backtest, metrics = train(
-                chunks(found["train"], needed), validation, schema, hp, threads, cluster=cluster
+                chunks(found["train"], needed),
+                validation,
+                schema,
+                hp,
+                threads,
+                cluster=cluster,
+                cuts=train_cuts,
             )
             del validation
             trees = metrics["best_iteration"] + 1
@@ -472,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
                 threads,
                 trees,
                 cluster,
+                history_cuts,
             )
     except TrainingError as exc:
         print(f"train: error: {exc}", file=sys.stderr)
