@@ -109,12 +109,22 @@ def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str
     """train.train on the features with `hp`, timed, then scored on the test window on the
     sales scale: (training report, fit seconds, test metrics, with the P10-P90 interval's
     coverage and the weighted quantile loss)."""
-    from processing_scripts import evaluate
+    from processing_scripts import evaluate, preprocess
     from training_scripts import train
 
+    # the bins from preprocess's sample of the training rows, as the pipeline's Train cuts them
+    keys = [*frames.schema["series_columns"], frames.schema["date_column"]]
+    sample = preprocess.bin_sample(frames.train, keys, units=1)
     start = time.perf_counter()
+    cuts = train.matrix(sample, frames.schema, "bins", hp.target_transform, hp.max_bin)
     booster, report = train.train(
-        frames.train, frames.validation, frames.schema, hp, threads=os.cpu_count() or 1, log_every=0
+        frames.train,
+        frames.validation,
+        frames.schema,
+        hp,
+        threads=os.cpu_count() or 1,
+        log_every=0,
+        cuts=cuts,
     )
     seconds = time.perf_counter() - start
     actual = frames.test["Sales"].to_numpy(dtype="float64")
