@@ -325,12 +325,19 @@ def run(args: argparse.Namespace) -> int:
     from pipelines import aws
 
     boto = aws.session(settings.region)
-    if not settings.bucket:  # the SDK's default bucket, created when publishing
-        settings = aws.with_default_bucket(settings, boto, create=not args.diff)
-        print(f"bucket: {settings.bucket} (the SageMaker SDK's default)", file=sys.stderr)
-        text = build_definition(settings)
     sm = aws.client(boto, "sagemaker")
+
+    def named_bucket(settings: Settings, create: bool) -> tuple[Settings, str]:
+        """The SDK's default bucket when none is set (created if `create`), and the
+        definition that names it."""
+        if settings.bucket:
+            return settings, text
+        settings = aws.with_default_bucket(settings, boto, create=create)
+        print(f"bucket: {settings.bucket} (the SageMaker SDK's default)", file=sys.stderr)
+        return settings, build_definition(settings)
+
     if args.diff:
+        settings, text = named_bucket(settings, create=False)
         deployed = describe_pipeline(sm, settings.pipeline_name)
         if deployed is None:
             raise UpsertError(
@@ -350,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
             f"or set role_arn in pipelines/profiles/{settings.profile}.toml"
         )
     check_security(settings)
+    settings, text = named_bucket(settings, create=True)  # checked first: nothing is created
     arn, outcome = publish(settings, text, sm, aws.client(boto, "s3"))
     print(f"pipeline {settings.pipeline_name} {outcome}", file=sys.stderr)
     print(arn)

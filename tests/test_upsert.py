@@ -248,9 +248,11 @@ def test_diff(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert '"s3://another-bucket/store-sales-forecast-dev/executions",' in added
 
 
-def test_publish_needs_a_role(aws: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    assert upsert.main([]) == 2
-    assert "publishing needs the pipeline's execution role" in capsys.readouterr().err
+def test_publish_needs_a_role(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        assert upsert.main([]) == 2
+        assert "publishing needs the pipeline's execution role" in capsys.readouterr().err
+        assert buckets() == []  # refused before anything was created
 
 
 def test_role_from_environment(
