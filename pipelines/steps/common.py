@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pipelines.code_assets import CodeAsset, CodeAssets
 from pipelines.parameters import PipelineParameters
@@ -161,7 +161,7 @@ def api_retry_policies() -> list[Any]:
     return job_retry_policies()[:1]
 
 
-def network(ctx: BuildContext, job: str) -> Any:
+def network(ctx: BuildContext, job: Literal["processing", "training", "model"]) -> Any:
     """The security settings' network for a `processing`, `training` or `model` job, in the
     SDK's type for it (NetworkConfig, Networking); None when no setting asks for one. A
     model has no traffic between containers to encrypt."""
