@@ -500,7 +500,7 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
             "the endpoint's model runs as the execution role: pass --role-arn, set "
             "SAGEMAKER_PIPELINE_ROLE_ARN, or set role_arn in the profile"
         )
-    if settings.endpoint.kind == "real-time" and settings.endpoint.capture_percent:
+    if settings.endpoint.captures:
         # captured requests go under the pipeline's bucket (the SDK's default when unset,
         # which publishing created): its name only, which needs no permission to look up
         settings = aws.with_default_bucket(settings, session, create=False)

@@ -139,7 +139,7 @@ def config_request(settings: Settings, model_name: str, endpoint: str) -> dict[s
             InitialInstanceCount=spec.min_instances,
             InitialVariantWeight=1.0,
         )
-        if spec.capture_percent:
+        if spec.captures:
             capture: dict[str, Any] = {
                 "EnableCapture": True,
                 "InitialSamplingPercentage": spec.capture_percent,

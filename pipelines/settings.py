@@ -256,6 +256,11 @@ class Endpoint(_Frozen):
     # how long the new fleet serves (the canary, or all traffic) before the old one goes
     bake_seconds: int = Field(default=300, ge=0, le=3600)
 
+    @property
+    def captures(self) -> bool:
+        """Whether requests and answers are captured (real-time endpoints only)."""
+        return self.kind == "real-time" and self.capture_percent > 0
+
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:

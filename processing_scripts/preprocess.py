@@ -476,6 +476,11 @@ FILES = {
     "reference": REFERENCE_FILE,
     "batch": BATCH_FILE,
 }
+# the sharded files each output holds: a new run removes those of another layout
+SHARDED_FILES: dict[str, tuple[str, ...]] = {
+    **{name: (file,) for name, file in FILES.items()},
+    "schema": (BINS_TRAIN_FILE, BINS_HISTORY_FILE),
+}
 
 
 class Outputs:
@@ -539,10 +544,8 @@ class Outputs:
     def commit(self) -> None:
         for name, tmp in self.staged.items():
             folder = self.targets.folders[name]
-            files = [FILES[name]] if name in FILES else []
-            files += [BINS_TRAIN_FILE, BINS_HISTORY_FILE] if name == "schema" else []
             written = {p.name for p in tmp.iterdir()}
-            for pattern in map(shard_pattern, files):  # an earlier run's other layout
+            for pattern in map(shard_pattern, SHARDED_FILES.get(name, ())):
                 for old in folder.iterdir():
                     if pattern.fullmatch(old.name) and old.name not in written:
                         old.unlink()
