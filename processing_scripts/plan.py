@@ -477,7 +477,7 @@ def fit_unit(frame: pd.DataFrame, d: Decisions) -> Fit:
     }
     unseen = {c: set(rows.frame.loc[~rows.train, c].dropna().astype(str).unique()) for c in coded}
     counts = rows.frame.loc[rows.train].groupby(SERIES_ID).size()
-    short = sorted(set(rows.frame[SERIES_ID]) - set(counts[counts >= d.horizon].index))
+    short = sorted(set(rows.frame[SERIES_ID].unique()) - set(counts[counts >= d.horizon].index))
     history = history_columns(rows, d, w.test_start)
     coverage = {c: int(history.loc[rows.train, c].notna().sum()) for c in history.columns}
     log_target = np.log1p(rows.demand)

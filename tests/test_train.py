@@ -168,3 +168,86 @@ def test_missing_and_empty_channels(
     frame.iloc[:0].to_parquet(no_rows / "validation.parquet")
     assert "channel 'validation': no rows" in run(validation=no_rows)
     assert not (tmp_path / "m").exists()
+
+
+def test_shards_are_read_in_batches_that_make_up_the_shard(
+    prepared: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host holds one batch's frame at a time; the batches are the shard's rows, in order,
+    and the matrix (so the model) is the one the whole frame gives."""
+    import numpy as np
+    import pandas as pd
+
+    schema = train.load_schema(prepared["schema"])
+    columns = [schema["target_column"], *(f["name"] for f in schema["features"])]
+    path = prepared["train"] / "train.parquet"
+    whole = pd.read_parquet(path, columns=columns)
+    monkeypatch.setattr(train, "BATCH_ROWS", 5_000)
+    batches = list(train.read_shard(path, columns))
+    assert len(batches) == -(-len(whole) // 5_000) > 1
+    assert max(len(b) for b in batches) == 5_000
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole)
+
+    hp = train.Hyperparameters(num_round=10)
+    models = [
+        xgb.train(
+            hp.xgboost_params(1),
+            train.matrix(data, schema, "train", max_bin=hp.max_bin),
+            num_boost_round=10,
+        )
+        for data in (whole, train.chunks([path], columns))
+    ]
+    probe = xgb.DMatrix(whole[columns[1:]].head(500).to_numpy("float32"), feature_names=columns[1:])
+    np.testing.assert_array_equal(models[0].predict(probe), models[1].predict(probe))
+
+
+def test_a_shard_without_a_feature_column_is_named(prepared: dict[str, Path]) -> None:
+    path = prepared["train"] / "train.parquet"
+    with pytest.raises(
+        train.TrainingError, match=r"train\.parquet: column\(s\) \['nope'\] are missing"
+    ):
+        list(train.read_shard(path, ["nope"]))
+
+
+def test_the_bins_are_the_samples_cuts_without_its_rows(prepared: dict[str, Path]) -> None:
+    """What a host carries through training is the bins, not preprocess's sample."""
+    import numpy as np
+
+    schema = train.load_schema(prepared["schema"])
+    hp = train.Hyperparameters()
+    paths = train.shard_files(prepared["schema"], train.BINS_TRAIN_FILE, "schema")
+    cuts = train.bins(paths, schema, "train", hp)
+    assert cuts is not None and cuts.num_row() == 1
+    columns = [schema["target_column"], *(f["name"] for f in schema["features"])]
+    sample = train.matrix(train.chunks(paths, columns), schema, "bins", max_bin=hp.max_bin)
+    assert sample.num_row() > 1_000
+    for mine, theirs in zip(cuts.get_quantile_cut(), sample.get_quantile_cut(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_the_script_does_not_load_scikit_learn() -> None:
+    """xgboost would import scikit-learn (installed here, as in the container) for estimators
+    train.py does not use: 50 MB on every training host."""
+    import subprocess
+    import sys
+
+    script = Path(train.__file__)
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['train.py', '--help']\n"
+        "try:\n"
+        "    runpy.run_path('train.py', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "loaded = [m for m, module in sys.modules.items() if module is not None]\n"
+        "print(sorted({m.split('.')[0] for m in loaded} & {'sklearn', 'xgboost'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=script.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "['xgboost']"
