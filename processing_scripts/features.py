@@ -155,26 +155,56 @@ def observed_features(grid: DayGrid, columns: list[str], horizon: int) -> pd.Dat
     return grid.at_rows(out)
 
 
+# days: how far a distance to a closure, or into and out of a covariate's run, is told apart
+# (runs: two weeks, so the school holidays' dates moving from one year to the next do not
+# read as drift of the whole holiday)
+CLOSURE_CAP = 60
+RUN_CAP = 14
+
+
+def day_numbers(grid: DayGrid) -> pd.DataFrame:
+    """Each grid cell's day number (0 on the grid's first day), for distances in days."""
+    days = np.arange(len(grid.index), dtype="float64")[:, None]
+    return pd.DataFrame(np.repeat(days, len(grid.series), 1), index=grid.index, columns=grid.series)
+
+
+def run_features(values: pd.DataFrame, day: pd.DataFrame, name: str) -> dict[str, pd.DataFrame]:
+    """Where each day sits in its run of one value of a known-ahead column: the days since
+    the value last changed (1 on its first day) and until it next changes (1 on its last):
+    the third day of a promotion, a week before the school holidays end. A run that meets a
+    missing value (the calendar's or a series' first or last day, a gap) has no known start
+    or end: told as RUN_CAP, "long ago" or "not soon", so the edge of the data is no event."""
+    known = values.notna()
+    before, after = values.shift(1), values.shift(-1)
+    unknown = float(10 * RUN_CAP)
+    starts = day.where(known & before.notna() & values.ne(before))
+    starts = starts.mask(known & before.isna(), day - unknown)
+    ends = day.where(known & after.notna() & values.ne(after))
+    ends = ends.mask(known & after.isna(), day + unknown)
+    return {
+        f"{name}_run_day": (day - starts.ffill() + 1).where(known).clip(upper=RUN_CAP),
+        f"{name}_days_to_change": (ends.bfill() - day + 1).where(known).clip(upper=RUN_CAP),
+    }
+
+
 def schedule_features(grid: DayGrid, cols: ColumnConfig, numeric: list[str]) -> pd.DataFrame:
     """What is known ahead of time around each day: the covariates of the day before and
-    after (a promotion starting tomorrow), and the distance to the nearest closed day (stores
+    after (a promotion starting tomorrow) and where the day sits in the covariate's run (its
+    third day, two days before it ends), and the distance to the nearest closed day (stores
     sell more just before and after a closure)."""
     frame = grid.frame
+    day = day_numbers(grid)
     out: dict[str, pd.DataFrame] = {}
     for column in numeric:
         values = grid.matrix(pd.to_numeric(frame[column], errors="coerce"))
         out[f"{column}_prev_day"] = values.shift(1)
         out[f"{column}_next_day"] = values.shift(-1)
+        out.update(run_features(values, day, column))
     if cols.open_column:
         closed = grid.matrix((frame[cols.open_column].fillna(1) == 0).astype(float))
-        day = pd.DataFrame(
-            np.repeat(np.arange(len(grid.index), dtype="float64")[:, None], len(grid.series), 1),
-            index=closed.index,
-            columns=closed.columns,
-        )
         closed_day = day.where(closed == 1)
-        out["days_since_closed"] = (day - closed_day.ffill()).clip(upper=60)
-        out["days_until_closed"] = (closed_day.bfill() - day).clip(upper=60)
+        out["days_since_closed"] = (day - closed_day.ffill()).clip(upper=CLOSURE_CAP)
+        out["days_until_closed"] = (closed_day.bfill() - day).clip(upper=CLOSURE_CAP)
     return grid.at_rows(out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import features
 import numpy as np
 import pandas as pd
 import preprocess as pp
@@ -482,3 +483,31 @@ def test_the_bins_sample_is_chosen_by_each_row_not_by_order_or_instance(
     )
     small = rossmann[rossmann["Store"] <= 3]
     assert len(pp.bin_sample(small, keys, units=1)) == len(small)  # few rows: all of them
+
+
+def test_known_covariates_tell_where_a_day_sits_in_its_run(rossmann_file: Path) -> None:
+    """Rossmann's promotions run Monday to Friday every other week: on the real rows (the
+    demo input, whose future rows make the promotion calendar known ahead), the week of
+    2013-04-22 is days 1..5 of a five-day run, and the Saturday before it the 8th day of the
+    nine without (Saturday 13th to Sunday 21st)."""
+    demo = pp.read_data(rossmann_file)
+    one = demo[demo["Store"] == demo["Store"].min()]
+    cols = pp.ColumnConfig(known_columns=("Promo", "SchoolHoliday", "Promo2"))
+    history = pp.build_features(one, cols, horizon=42).history.set_index("Date")
+    week = history.loc["2013-04-22":"2013-04-26"]
+    assert (week["Promo"] == 1).all()
+    assert week["Promo_run_day"].tolist() == [1, 2, 3, 4, 5]
+    assert week["Promo_days_to_change"].tolist() == [5, 4, 3, 2, 1]
+    saturday = history.loc[pd.Timestamp("2013-04-20")]
+    assert (saturday["Promo"], saturday["Promo_run_day"], saturday["Promo_days_to_change"]) == (
+        0,
+        8,
+        2,
+    )
+    # the data's first and last days are no change: a store's Promo2, which never changes,
+    # is one run of unknown start and end
+    assert (history["Promo2_run_day"] == features.RUN_CAP).all()
+    assert (history["Promo2_days_to_change"] == features.RUN_CAP).all()
+    # never further than RUN_CAP days apart, and every row has both
+    runs = history.filter(like="_run_day").join(history.filter(like="_days_to_change"))
+    assert runs.notna().all().all() and runs.to_numpy().max() <= features.RUN_CAP
