@@ -9,7 +9,7 @@ stopping on the validation window, then optionally refit on train + validation; 
 backtest/, what Evaluate scores) and the forecast's (the same tree count refit on all history
 up to the forecast origin; at the top, what is registered and served), with the forecast
 interval fitted on the early-stopped model's validation errors. Each is fitted from a
-QuantileDMatrix fed one shard at a time, and with several hosts (SM_HOSTS) through
+QuantileDMatrix fed in batches of BATCH_ROWS, and with several hosts (SM_HOSTS) through
 XGBoost's collective (cluster.py): the first host writes the model. Models are saved in
 XGBoost's own UBJSON format next to the feature schema that inference enforces. Metric
 lines (`validation-mape=...`) are what the pipeline's metric definitions parse from the log.
