@@ -297,11 +297,14 @@ def validate(raw: pd.DataFrame, cols: ColumnConfig) -> tuple[pd.DataFrame, tuple
 
 
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+# Sales days outside these years are a misread cell, not a date (dateutil reads "-1" as the
+# year -1, which no later step can even print)
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, int, set[str]]:
-    """Dates of any common format (unparsable ones become NaT, reported by the caller), and
-    how many carried a UTC offset, and which.
+    """Dates of any common format (unparsable ones, and any outside DATE_RANGE, become NaT,
+    reported by the caller), and how many carried a UTC offset, and which.
 
     A value with an offset is read as the calendar day it names where it was written: sales
     are daily per store, so "2015-03-29T00:00:00+02:00" is 29 March whatever the offset,
@@ -309,14 +312,16 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, int, set[str]]:
     several zones parse without a conversion that would move rows to another day."""
     if pd.api.types.is_datetime64_any_dtype(values):  # Parquet timestamps: one zone at most
         zone = getattr(values.dt, "tz", None)
-        return (values.dt.tz_localize(None) if zone is not None else values), 0, set()
+        naive = values.dt.tz_localize(None) if zone is not None else values
+        return naive.where(naive.between(*DATE_RANGE)), 0, set()
     text = values.astype("string").str.strip()
     zoned = text.str.contains(_ZONE, na=False)
     offsets: set[str] = set()
     if zoned.any():
         offsets = set(text[zoned].str.extract(f"({_ZONE.pattern})", expand=False).unique())
         text = text.str.replace(_ZONE, "", regex=True)
-    return pd.to_datetime(text, errors="coerce", format="mixed"), int(zoned.sum()), offsets
+    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    return parsed.where(parsed.between(*DATE_RANGE)), int(zoned.sum()), offsets
 
 
 # --------------------------------------------------------------------------- building

@@ -167,6 +167,10 @@ def test_other_column_names_and_two_series_keys() -> None:
             lambda d: d.assign(Date=d["Date"].where(d.index != 5, "31/31/2015")),
             "column 'Date': unparsable date '31/31/2015' at row 6",
         ),
+        (  # dateutil reads "-1" as the year -1 (found by test_fuzz)
+            lambda d: d.assign(Date=d["Date"].astype(object).where(d.index != 5, -1)),
+            "column 'Date': unparsable date -1 at row 6",
+        ),
         (
             lambda d: d.assign(Sales=d["Sales"].astype(object).where(d.index != 3, "lots")),
             "column 'Sales': non-numeric value 'lots' at row 4",
