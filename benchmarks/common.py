@@ -116,7 +116,7 @@ def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str
     keys = [*frames.schema["series_columns"], frames.schema["date_column"]]
     sample = preprocess.bin_sample(frames.train, keys, units=1)
     start = time.perf_counter()
-    cuts = train.matrix(sample, frames.schema, "bins", hp.target_transform, hp.max_bin)
+    bins = train.cuts(sample, frames.schema, "train", hp)
     booster, report = train.train(
         frames.train,
         frames.validation,
@@ -124,7 +124,7 @@ def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str
         hp,
         threads=os.cpu_count() or 1,
         log_every=0,
-        cuts=cuts,
+        cuts=bins,
     )
     seconds = time.perf_counter() - start
     actual = frames.test["Sales"].to_numpy(dtype="float64")

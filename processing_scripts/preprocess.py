@@ -310,18 +310,19 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, int, set[str]]:
     are daily per store, so "2015-03-29T00:00:00+02:00" is 29 March whatever the offset,
     and a year of one zone's data (two offsets across daylight saving time) or stores in
     several zones parse without a conversion that would move rows to another day."""
+    zoned, offsets = 0, set()
     if pd.api.types.is_datetime64_any_dtype(values):  # Parquet timestamps: one zone at most
         zone = getattr(values.dt, "tz", None)
-        naive = values.dt.tz_localize(None) if zone is not None else values
-        return naive.where(naive.between(*DATE_RANGE)), 0, set()
-    text = values.astype("string").str.strip()
-    zoned = text.str.contains(_ZONE, na=False)
-    offsets: set[str] = set()
-    if zoned.any():
-        offsets = set(text[zoned].str.extract(f"({_ZONE.pattern})", expand=False).unique())
-        text = text.str.replace(_ZONE, "", regex=True)
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    return parsed.where(parsed.between(*DATE_RANGE)), int(zoned.sum()), offsets
+        parsed = values.dt.tz_localize(None) if zone is not None else values
+    else:
+        text = values.astype("string").str.strip()
+        has_zone = text.str.contains(_ZONE, na=False)
+        if has_zone.any():
+            offsets = set(text[has_zone].str.extract(f"({_ZONE.pattern})", expand=False).unique())
+            text = text.str.replace(_ZONE, "", regex=True)
+        zoned = int(has_zone.sum())
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    return parsed.where(parsed.between(*DATE_RANGE)), zoned, offsets
 
 
 # --------------------------------------------------------------------------- building

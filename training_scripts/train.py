@@ -263,6 +263,22 @@ def matrix(
         raise TrainingError(f"channel {channel!r}: {exc}") from None
 
 
+def cuts(
+    sample: pd.DataFrame | list[Chunk], schema: dict[str, Any], channel: str, hp: Hyperparameters
+) -> xgb.QuantileDMatrix:
+    """The histogram bins cut from `sample` (preprocess's sample of every unit), as a
+    one-row matrix: the sample's own matrix holds its ~200,000 rows quantised, which a host
+    need not carry through training."""
+    names = [f["name"] for f in schema["features"]]
+    full = matrix(sample, schema, f"{channel} bins", hp.target_transform, hp.max_bin)
+    return xgb.QuantileDMatrix(
+        np.full((1, len(names)), np.nan, dtype="float32"),
+        ref=full,
+        feature_names=names,
+        max_bin=hp.max_bin,
+    )
+
+
 def bins(
     paths: list[Path], schema: dict[str, Any], channel: str, hp: Hyperparameters
 ) -> xgb.QuantileDMatrix | None:
@@ -271,22 +287,8 @@ def bins(
     matrix then sketches its own rows, as XGBoost does by default."""
     if not paths:
         return None
-    names = [f["name"] for f in schema["features"]]
-    sample = matrix(
-        chunks(paths, [schema["target_column"], *names]),
-        schema,
-        f"{channel} bins",
-        hp.target_transform,
-        hp.max_bin,
-    )
-    # The sample's matrix holds its ~200,000 rows quantised; the bins alone are a one-row
-    # matrix cut from it (the same cuts), so a host does not carry the sample through training
-    return xgb.QuantileDMatrix(
-        np.full((1, len(names)), np.nan, dtype="float32"),
-        ref=sample,
-        feature_names=names,
-        max_bin=hp.max_bin,
-    )
+    columns = [schema["target_column"], *(f["name"] for f in schema["features"])]
+    return cuts(chunks(paths, columns), schema, channel, hp)
 
 
 def to_target(raw: np.ndarray, transform: str) -> np.ndarray:
