@@ -5,7 +5,8 @@ Optional (`pip install -e ".[autogluon]"`, not installed by CI, not in the defau
 2015-06-19 with the same known covariates (open flag, promotions, school holidays) and the
 stores' static attributes, and are scored on the same rows, the open days, against the real
 held-back sales: MAPE (positive actuals) and WAPE. Ours: preprocess, the back-test's early
-stopping and the refit on all history, as Train does. AutoGluon: its medium_quality preset
+stopping (with the back-test's refit on train + validation) and the refit on all history,
+each on the bins cut from preprocess's sample, as Train does. AutoGluon: its medium_quality preset
 without the pretrained (Chronos) models, which would need a download, on the daily series
 with closed days as zero sales and the open flag as a known covariate.
 """
@@ -48,12 +49,20 @@ def ours(given: pd.DataFrame, quick: bool) -> tuple[pd.DataFrame, float]:
     )
     hp = train.Hyperparameters(num_round=30) if quick else train.Hyperparameters()
     threads = os.cpu_count() or 1
+    # preprocess's samples of the rows, which Train cuts each fit's bins from
+    keys = [*frames.schema["series_columns"], frames.schema["date_column"]]
+    samples = [
+        preprocess.bin_sample(frames.train, keys, 1),
+        preprocess.bin_sample(frames.history, keys, 1),
+    ]
     started = time.perf_counter()
+    bins = train.cuts(samples[0], frames.schema, "train", hp)
     _, report = train.train(
-        frames.train, frames.validation, frames.schema, hp, threads=threads, log_every=0
+        frames.train, frames.validation, frames.schema, hp, threads=threads, log_every=0, cuts=bins
     )
+    bins = train.cuts(samples[1], frames.history_schema, "history", hp)
     booster, _, _ = train.fit_forecast(
-        frames.history, frames.history_schema, hp, threads, report["best_iteration"] + 1
+        frames.history, frames.history_schema, hp, threads, report["best_iteration"] + 1, cuts=bins
     )
     seconds = time.perf_counter() - started
     forecast = frames.batch[["Store", "Date"]].assign(

@@ -393,13 +393,16 @@ def read_reference(reference_dir: Path, schema: dict[str, Any]) -> pd.DataFrame:
 def baseline_files(reference: pd.DataFrame, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """drift_baseline.json and Model Monitor's statistics.json and constraints.json, fitted
     on the reference rows of every unit (so one job sees them all)."""
-    from features import calendar_features  # ships in the same code folder
+    from features import ORIGIN_FEATURES, calendar_features  # ship in the same code folder
 
-    # calendar parts are deterministic in the date: a new window always "drifts"
+    # calendar parts are deterministic in the date: a new window always "drifts"; and a
+    # batch holds one origin, so what it knew there is one value per series, not a
+    # distribution the reference's rows (each seen from its own origin) can be compared with
     calendar = tuple(calendar_features(pd.Series(pd.to_datetime(["2000-01-01"]))).columns)
+    unmonitored = (*calendar, *ORIGIN_FEATURES)
     described = schema.get("drift_reference") or {"mode": "training", "rows": len(reference)}
     return {
-        BASELINE_FILE: build_baseline(reference, schema, unmonitored=calendar, reference=described),
+        BASELINE_FILE: build_baseline(reference, schema, unmonitored, reference=described),
         **monitor_files(reference, schema),
     }
 

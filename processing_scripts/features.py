@@ -16,6 +16,18 @@ import numpy as np
 import pandas as pd
 
 SERIES_ID = "__series_id"
+# how a training row's days ahead of its notional origin are drawn (a hash key of its own,
+# so the draw is independent of preprocess's hash sample of the rows for the bins)
+LEAD_HASH_KEY = "days-ahead-draw."
+# (origin, last day): rows after the origin up to the last day are forecast from it
+ForecastWindow = tuple[pd.Timestamp, pd.Timestamp]
+# what a forecast knows at its origin (see origin_features); the means are over these days
+ORIGIN_MEANS = (7, 28)
+ORIGIN_FEATURES = (
+    "days_ahead",
+    *(f"origin_mean_{days}" for days in ORIGIN_MEANS),
+    "origin_same_weekday",
+)
 
 
 @dataclass(frozen=True)
@@ -116,16 +128,69 @@ class DayGrid:
         )
 
 
+def days_ahead(
+    frame: pd.DataFrame, cols: ColumnConfig, horizon: int, windows: list[ForecastWindow]
+) -> pd.Series:
+    """How many days after its forecast origin each row lies (1 on the day after).
+
+    A row in one of `windows` (the back-test's validation and test windows, the forecast's
+    future) counts from that window's origin, as it is forecast. Any other row is a training
+    row, seen as if forecast from an origin 1..horizon days before it, drawn by a hash of
+    its series and date (the same whichever instance builds it): so the model learns, from
+    every lead alike, how much the last days before an origin still tell."""
+    dates = frame[cols.date_column]
+    hashed = pd.util.hash_pandas_object(
+        frame[[SERIES_ID, cols.date_column]], index=False, hash_key=LEAD_HASH_KEY
+    ).to_numpy()
+    lead = pd.Series((hashed % np.uint64(horizon)).astype("int64") + 1, index=frame.index)
+    for origin, last in windows:
+        inside = (dates > origin) & (dates <= last)
+        lead[inside] = (dates[inside] - origin).dt.days
+    return lead
+
+
 def history_features(
-    grid: DayGrid, demand: pd.Series, horizon: int, cutoff: pd.Timestamp
+    grid: DayGrid, demand: pd.Series, horizon: int, cutoff: pd.Timestamp, lead: pd.Series
 ) -> pd.DataFrame:
     """Target lags and rolling statistics per series, each using only days at least
-    `horizon` days before the row and strictly before `cutoff`.
+    `horizon` days before the row and strictly before `cutoff`; and the same series' last
+    days before the row's forecast origin, `lead` days before it (see `days_ahead`).
 
     `demand` is the target where it is demand: missing on closed days (so they do not drag
     the statistics down) and where unobserved; a zero on an open day is a zero."""
     target = demand.where(grid.frame[grid.cols.date_column] < cutoff)
     wide = grid.matrix(np.log1p(target))
+    return pd.concat(
+        [lagged_features(grid, wide, horizon), origin_features(grid, wide, lead)], axis=1
+    )
+
+
+def origin_features(grid: DayGrid, wide: pd.DataFrame, lead: pd.Series) -> pd.DataFrame:
+    """What a forecast made at the row's origin knows last: the mean (log scale) of the
+    week and of the four weeks up to the origin, and the latest same weekday at or before
+    it, with the lead itself. The fixed lags reach only `horizon` days back, which for the
+    forecast's first days leaves the weeks just before the origin unused."""
+    ahead = lead.to_numpy(dtype="int64")
+    at_origin = grid.day_pos - ahead
+    same_weekday = grid.day_pos - 7 * (-(-ahead // 7))
+    rolled = {n: wide.rolling(n, min_periods=max(2, n // 4)).mean() for n in ORIGIN_MEANS}
+
+    def look_up(matrix: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+        found = matrix.to_numpy()[np.clip(days, 0, None), grid.series_pos]
+        return np.where(days >= 0, found, np.nan)
+
+    return pd.DataFrame(
+        {
+            "days_ahead": ahead.astype("float64"),
+            **{f"origin_mean_{n}": look_up(mean, at_origin) for n, mean in rolled.items()},
+            "origin_same_weekday": look_up(wide, same_weekday),
+        },
+        index=grid.frame.index,
+    )
+
+
+def lagged_features(grid: DayGrid, wide: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """The log target's lags and rolling statistics, `horizon` days back or more."""
     out: dict[str, pd.DataFrame] = {}
     for lag in lag_days(horizon):
         out[f"lag_{lag}"] = wide.shift(lag)
@@ -269,11 +334,12 @@ def engineer(
     horizon: int,
     fit: pd.Series,
     cutoff: pd.Timestamp,
+    lead: pd.Series,
     categories: dict[str, list[str]],
 ) -> FeatureSet:
     """Every feature of every row: category codes from the data set's maps, encodings
-    fitted on `fit` rows and target history cut at `cutoff`."""
-    history = history_features(grid, demand, horizon, cutoff)
+    fitted on `fit` rows, target history cut at `cutoff` and seen from `lead` days ahead."""
+    history = history_features(grid, demand, horizon, cutoff, lead)
     if roles.observed:
         history = pd.concat([history, observed_features(grid, roles.observed, horizon)], axis=1)
     parts = [calendar_features(frame[cols.date_column]), history]

@@ -24,7 +24,9 @@ from features import (  # ships in the same code folder
     SERIES_ID,
     ColumnConfig,
     DayGrid,
+    ForecastWindow,
     Roles,
+    days_ahead,
     engineer,
     feature_specs,
     history_features,
@@ -292,6 +294,16 @@ class Decisions:
     roles: Roles
     notes: tuple[str, ...]
 
+    def forecast_windows(self, fit: str) -> list[ForecastWindow]:
+        """The windows a fit forecasts, each from the day before it: the back-test's
+        validation and test windows (the early-stopped model forecasts the one, the
+        back-test's model the other), the forecast's future after its origin."""
+        day = pd.Timedelta(days=1)
+        if fit == "backtest":
+            w = self.windows
+            return [(w.validation_start - day, w.validation_end), (w.test_start - day, w.test_end)]
+        return [(self.span.origin, self.span.last)]
+
 
 def resolve_windows(
     first: pd.Timestamp,
@@ -436,10 +448,16 @@ def unit_rows(frame: pd.DataFrame, d: Decisions) -> UnitRows:
     )
 
 
+def leads(rows: UnitRows, d: Decisions, fit: str) -> pd.Series:
+    """Each row's days ahead of its forecast origin in `fit` (see features.days_ahead)."""
+    return days_ahead(rows.frame, d.cols, d.horizon, d.forecast_windows(fit))
+
+
 def history_columns(rows: UnitRows, d: Decisions, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """The target's (and observed covariates') history features: what may be too sparse."""
+    """The target's (and observed covariates') history features in the back-test's fit:
+    what may be too sparse."""
     grid = DayGrid(rows.frame, d.cols)
-    history = history_features(grid, rows.demand, d.horizon, cutoff)
+    history = history_features(grid, rows.demand, d.horizon, cutoff, leads(rows, d, "backtest"))
     if d.roles.observed:
         history = pd.concat([history, observed_features(grid, d.roles.observed, d.horizon)], axis=1)
     return history
@@ -522,6 +540,7 @@ def feature_names(rows: UnitRows, d: Decisions) -> list[str]:
         d.horizon,
         sample.train,
         d.windows.test_start,
+        leads(sample, d, "backtest"),
         {},
     )
     return list(built.features.columns)

@@ -44,6 +44,7 @@ from plan import (
     PlanSettings,
     decide,
     fit_unit,
+    leads,
     merge_fits,
     merge_surveys,
     survey,
@@ -347,6 +348,7 @@ def build_unit(frame: pd.DataFrame, plan: Plan) -> FeatureFrames:
             d.horizon,
             mask,
             cutoff,
+            leads(rows, d, fit),
             plan.categories[fit],
         )
         out = built.features.drop(columns=plan.sparse)

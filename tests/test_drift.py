@@ -143,6 +143,8 @@ def test_the_batch_of_the_same_period_shows_no_severe_drift(
     baseline = json.loads((tmp_path / drift.BASELINE_FILE).read_text())
     assert baseline["reference"]["mode"] == "seasonal"
     assert "Promo" in baseline["features"] and "day_of_week" in baseline["unmonitored"]
+    # the batch holds one origin: what it knew there is one value per store, never compared
+    assert {"days_ahead", "origin_mean_7"} <= set(baseline["unmonitored"])
     assert report["severe_count"] == 0 and report["summary"] == "none"
     assert report["rows"] == 3654
     assert set(report["features"]) == set(baseline["features"])

@@ -305,7 +305,7 @@ def test_endpoint_errors_come_back_with_the_containers_status(
         http_status_code=424,
         modeled_fields={
             "OriginalStatusCode": 400,
-            "OriginalMessage": '{"error": "CSV row 1 has 3 fields; the model expects 41"}',
+            "OriginalMessage": '{"error": "CSV row 1 has 3 fields; the model expects 45"}',
         },
         expected_params={
             "EndpointName": "e",
@@ -321,4 +321,4 @@ def test_endpoint_errors_come_back_with_the_containers_status(
     with stubber:
         status, _content_type, body = send("text/csv", b"1,2,3\n")
     assert status == 400
-    assert json.loads(body)["error"] == "CSV row 1 has 3 fields; the model expects 41"
+    assert json.loads(body)["error"] == "CSV row 1 has 3 fields; the model expects 45"

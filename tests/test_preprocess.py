@@ -515,3 +515,41 @@ def test_known_covariates_tell_where_a_day_sits_in_its_run(rossmann_file: Path) 
     # never further than RUN_CAP days apart, and every row has both
     runs = history.filter(like="_run_day").join(history.filter(like="_days_to_change"))
     assert runs.notna().all().all() and runs.to_numpy().max() <= features.RUN_CAP
+
+
+def test_each_row_sees_the_last_weeks_before_its_forecast_origin(rossmann_file: Path) -> None:
+    """On the real rows: a future row counts its days from the origin (2015-06-19, the last
+    observed day) and carries that store's mean log sales of the week up to it; a test-window
+    row counts from the day before the test window and never sees the window's sales; a
+    training row is seen from an origin 1..horizon days before it, drawn by its series and
+    date alone."""
+    demo = pp.read_data(rossmann_file)
+    two = demo[demo["Store"].isin(sorted(demo["Store"].unique())[:2])]
+    cols = pp.ColumnConfig(known_columns=("Promo", "SchoolHoliday", "Promo2"))
+    out = pp.build_features(two, cols, horizon=42)
+    origin = pd.Timestamp("2015-06-19")
+    batch = out.batch
+    assert (batch["days_ahead"] == (batch["Date"] - origin).dt.days).all()
+    assert batch["days_ahead"].min() == 1 and batch["days_ahead"].max() == 42
+    store = int(batch["Store"].iloc[0])
+    rows = demo[(demo["Store"] == store) & (demo["Open"] == 1)]
+    week = rows[pd.to_datetime(rows["Date"]).between(origin - pd.Timedelta(days=6), origin)]
+    expected = np.log1p(week["Sales"].astype("float64")).mean()
+    assert batch.loc[batch["Store"] == store, "origin_mean_7"].to_numpy() == pytest.approx(expected)
+
+    test_start = pd.Timestamp(out.schema["windows"]["test"][0])
+    assert (out.test["days_ahead"] == (out.test["Date"] - test_start).dt.days + 1).all()
+    masked = two.copy()
+    in_test = pd.to_datetime(masked["Date"]) >= test_start
+    masked.loc[in_test & masked["Sales"].notna(), "Sales"] = 1
+    again = pp.build_features(masked, cols, horizon=42)
+    seen = ["days_ahead", "origin_mean_7", "origin_mean_28", "origin_same_weekday"]
+    pd.testing.assert_frame_equal(out.test[seen], again.test[seen])
+
+    train = out.train
+    assert train["days_ahead"].between(1, 42).all()
+    assert train["days_ahead"].nunique() == 42
+    # the draw depends on the row only: the same with the other store's rows left out
+    alone = pp.build_features(two[two["Store"] == store], cols, horizon=42).train
+    mine = train[train["Store"] == store].reset_index(drop=True)
+    pd.testing.assert_series_equal(mine["days_ahead"], alone["days_ahead"])

@@ -35,7 +35,7 @@ def naive_handler() -> ModuleType:
     module = ModuleType("naive")
 
     def input_fn(body: object, content_type: str) -> object:
-        raise inference.RequestError("CSV row 1 has 3 fields; the model expects 41")
+        raise inference.RequestError("CSV row 1 has 3 fields; the model expects 45")
 
     module.model_fn = lambda model_dir: None  # type: ignore[attr-defined]
     module.input_fn = input_fn  # type: ignore[attr-defined]
@@ -60,7 +60,7 @@ def test_bare_bytes_are_served_as_text_html() -> None:
 @pytest.mark.parametrize(
     ("body", "content_type", "accept", "status", "message"),
     [
-        (b"1,2,3", "text/csv", "text/csv", 400, "CSV row 1 has 3 fields; the model expects 41"),
+        (b"1,2,3", "text/csv", "text/csv", 400, "CSV row 1 has 3 fields; the model expects 45"),
         (b"", "text/csv", "text/csv", 400, "the body is empty"),
         (b'{"rows": []}', "application/json", "text/csv", 400, 'an "instances" list'),
         (b"x", "application/x-npy", "text/csv", 415, "unsupported content type"),
@@ -116,5 +116,5 @@ def test_batch_transform_fails_with_the_handlers_message(model: inference.Model)
         tw.transform_object(inference, model, "1,2015-06-20,1,2,3\n", spec, "batch.csv")
     assert str(err.value) == (
         "batch.csv records 1-1: the model answered 400: CSV row 1 has 3 fields; "
-        "the model expects 41"
+        "the model expects 45"
     )

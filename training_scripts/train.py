@@ -72,11 +72,11 @@ class Hyperparameters:
     """The tunable knobs, with the defaults the pipeline's parameters also use."""
 
     num_round: int = 1000
-    max_depth: int = 8
+    max_depth: int = 10
     eta: float = 0.05
     subsample: float = 0.8
-    colsample_bytree: float = 0.5
-    min_child_weight: float = 5.0
+    colsample_bytree: float = 0.8
+    min_child_weight: float = 100.0
     early_stopping_rounds: int = 50
     max_bin: int = 128
     # 1: after early stopping picks the number of trees, fit the final model on train +

@@ -183,7 +183,7 @@ def test_the_handler_through_the_serving_toolkit(
     assert statuses == [200, 200, 200, 400, 400, 400, 415, 406]
     assert real["answers"][0][1] == "text/csv; charset=utf-8"
     assert json.loads(real["answers"][3][2]) == {
-        "error": "CSV row 1 has 3 fields; the model expects 41"
+        "error": "CSV row 1 has 3 fields; the model expects 45"
     }
     # the local emulation answers exactly as the real toolkit does
     model = inference.model_fn(str(prepared["model"]))
