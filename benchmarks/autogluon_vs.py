@@ -4,11 +4,11 @@ Optional (`pip install -e ".[autogluon]"`, not installed by CI, not in the defau
 `python -m benchmarks autogluon_vs`. Both forecast 2015-06-20..07-31 from the history up to
 2015-06-19 with the same known covariates (open flag, promotions, school holidays) and the
 stores' static attributes, and are scored on the same rows, the open days, against the real
-held-back sales: MAPE (positive actuals) and WAPE. Ours: preprocess, the back-test's early
-stopping (with the back-test's refit on train + validation) and the refit on all history,
-each on the bins cut from preprocess's sample, as Train does. AutoGluon: its medium_quality preset
-without the pretrained (Chronos) models, which would need a download, on the daily series
-with closed days as zero sales and the open flag as a known covariate.
+held-back sales: MAPE (positive actuals) and WAPE. Ours: preprocess, then what Train does,
+timed: early stopping, the back-test's refit on train + validation and the refit on all
+history, each on the bins cut from preprocess's sample. AutoGluon: its medium_quality
+preset without the pretrained (Chronos) models, which would need a download, on the daily
+series with closed days as zero sales and the open flag as a known covariate.
 """
 
 from __future__ import annotations
