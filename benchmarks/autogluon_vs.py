@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import emit
+from benchmarks.common import bin_sample, emit
 
 NAME = "autogluon_vs"
 # AutoGluon 1.6's medium_quality preset ("light" hyperparameters) without its two pretrained
@@ -49,11 +49,9 @@ def ours(given: pd.DataFrame, quick: bool) -> tuple[pd.DataFrame, float]:
     )
     hp = train.Hyperparameters(num_round=30) if quick else train.Hyperparameters()
     threads = os.cpu_count() or 1
-    # preprocess's samples of the rows, which Train cuts each fit's bins from
-    keys = [*frames.schema["series_columns"], frames.schema["date_column"]]
     samples = [
-        preprocess.bin_sample(frames.train, keys, 1),
-        preprocess.bin_sample(frames.history, keys, 1),
+        bin_sample(frames.train, frames.schema),
+        bin_sample(frames.history, frames.history_schema),
     ]
     started = time.perf_counter()
     bins = train.cuts(samples[0], frames.schema, "train", hp)

@@ -105,16 +105,23 @@ def rossmann_features(quick: bool) -> Any:
     return preprocess.build_features(raw, preprocess.ColumnConfig(known_columns=known), horizon=42)
 
 
+def bin_sample(rows: Any, schema: dict[str, Any]) -> Any:
+    """Preprocess's sample of `rows` (one unit), which the pipeline's Train cuts each fit's
+    histogram bins from (train.cuts): benchmarks fit on the bins the pipeline would."""
+    from processing_scripts import preprocess
+
+    keys = [*schema["series_columns"], schema["date_column"]]
+    return preprocess.bin_sample(rows, keys, units=1)
+
+
 def fit_and_score(frames: Any, hp: Any) -> tuple[dict[str, Any], float, dict[str, float]]:
     """train.train on the features with `hp`, timed, then scored on the test window on the
     sales scale: (training report, fit seconds, test metrics, with the P10-P90 interval's
     coverage and the weighted quantile loss)."""
-    from processing_scripts import evaluate, preprocess
+    from processing_scripts import evaluate
     from training_scripts import train
 
-    # the bins from preprocess's sample of the training rows, as the pipeline's Train cuts them
-    keys = [*frames.schema["series_columns"], frames.schema["date_column"]]
-    sample = preprocess.bin_sample(frames.train, keys, units=1)
+    sample = bin_sample(frames.train, frames.schema)
     start = time.perf_counter()
     bins = train.cuts(sample, frames.schema, "train", hp)
     booster, report = train.train(

@@ -78,9 +78,10 @@ class Hyperparameters:
     colsample_bytree: float = 0.8
     min_child_weight: float = 100.0
     early_stopping_rounds: int = 50
-    max_bin: int = 128
-    # 1: after early stopping picks the number of trees, fit the final model on train +
-    # validation (the most recent weeks are the most informative for a forecast).
+    max_bin: int = 32
+    # 1: after early stopping picks the number of trees, fit the back-test's model again on
+    # train + validation: then the back-test scores what the forecast does (a model fitted on
+    # everything up to its window's origin), not a model six weeks older.
     refit: int = 1
     # squarederror on log1p(target); tweedie or poisson on the target itself (intermittent
     # demand, many zero days)
