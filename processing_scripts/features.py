@@ -85,6 +85,23 @@ def key_strings(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pd.Series(texts[codes], index=frame.index, dtype=object)
 
 
+def row_hashes(frame: pd.DataFrame, columns: list[str], hash_key: str) -> np.ndarray:
+    """A uint64 per row from its `columns`' values, the same under pandas 2 and 3: a date
+    is hashed as its day number, since pandas 3 parses dates to microseconds and pandas 2
+    (the container's) to nanoseconds, the same day as other integers, so hashing the values
+    as they are would draw other rows locally than on SageMaker. Text hashes alike in both."""
+    values = {
+        name: (
+            frame[name].to_numpy().astype("datetime64[D]").astype("int64")
+            if pd.api.types.is_datetime64_any_dtype(frame[name])
+            else frame[name].to_numpy()
+        )
+        for name in columns
+    }
+    table = pd.DataFrame(values, index=frame.index)
+    return pd.util.hash_pandas_object(table, index=False, hash_key=hash_key).to_numpy()
+
+
 def open_days(frame: pd.DataFrame, cols: ColumnConfig) -> pd.Series:
     """True where the series trades: an open flag of 0 marks a closed day; missing counts
     as open."""
@@ -139,9 +156,7 @@ def days_ahead(
     its series and date (the same whichever instance builds it): so the model learns, from
     every lead alike, how much the last days before an origin still tell."""
     dates = frame[cols.date_column]
-    hashed = pd.util.hash_pandas_object(
-        frame[[SERIES_ID, cols.date_column]], index=False, hash_key=LEAD_HASH_KEY
-    ).to_numpy()
+    hashed = row_hashes(frame, [SERIES_ID, cols.date_column], LEAD_HASH_KEY)
     lead = pd.Series((hashed % np.uint64(horizon)).astype("int64") + 1, index=frame.index)
     for origin, last in windows:
         inside = (dates > origin) & (dates <= last)

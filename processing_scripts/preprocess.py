@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from drift import REFERENCE_MODES  # these ship in the same code folder
-from features import SERIES_ID, ColumnConfig, DayGrid, engineer, series_ids
+from features import SERIES_ID, ColumnConfig, DayGrid, engineer, row_hashes, series_ids
 from plan import (
     DataError,
     Plan,
@@ -69,6 +69,7 @@ HISTORY_SCHEMA_FILE = "history_schema.json"  # the forecast's features
 BINS_TRAIN_FILE = "bins_train.parquet"
 BINS_HISTORY_FILE = "bins_history.parquet"
 BIN_SAMPLE_ROWS = 200_000  # about this many rows over all units, chosen by a hash of the row
+BIN_HASH_KEY = "bin-sample-rows."  # its hash key (16 bytes), not the days-ahead draw's
 
 
 @dataclass
@@ -450,8 +451,8 @@ def bin_sample(frame: pd.DataFrame, keys: list[str], units: int) -> pd.DataFrame
     every = max(1, -(-len(frame) * units // BIN_SAMPLE_ROWS))
     if every == 1:
         return frame.reset_index(drop=True)
-    hashed = pd.util.hash_pandas_object(frame[keys], index=False).to_numpy()
-    return frame[hashed % np.uint64(every) == 0].reset_index(drop=True)
+    chosen = row_hashes(frame, keys, BIN_HASH_KEY) % np.uint64(every) == 0
+    return frame[chosen].reset_index(drop=True)
 
 
 def split_by_series(

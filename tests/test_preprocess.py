@@ -489,6 +489,24 @@ def test_the_bins_sample_is_chosen_by_each_row_not_by_order_or_instance(
     assert len(pp.bin_sample(small, keys, units=1)) == len(small)  # few rows: all of them
 
 
+def test_the_hash_draws_are_the_same_under_pandas_2_and_3() -> None:
+    """The bins' sample and the training rows' days ahead are drawn by a hash of the series
+    and the date. pandas 3 parses dates to microseconds, pandas 2 (the container's) to
+    nanoseconds, and a series id is `str` in one and `object` in the other: the hash sees
+    the day and the text, so the local runner and SageMaker draw the same rows. The pinned
+    values are what both draw (CI runs this file under the container's pandas 2.2.3 too)."""
+    dates = pd.Series(pd.to_datetime(["2015-01-01", "2015-06-19", "2015-07-31"]))
+    in_ns = pd.DataFrame({"id": ["1", "1", "7"], "Date": dates.astype("datetime64[ns]")})
+    in_us = in_ns.assign(Date=dates.astype("datetime64[us]"))
+    pinned = {
+        features.LEAD_HASH_KEY: [3057255861844054857, 4810270516960309864, 10344208463128016434],
+        pp.BIN_HASH_KEY: [16207125697586353219, 13411227723219146594, 16993402452950785978],
+    }
+    for key, expected in pinned.items():
+        assert features.row_hashes(in_ns, ["id", "Date"], key).tolist() == expected
+        assert features.row_hashes(in_us, ["id", "Date"], key).tolist() == expected
+
+
 def test_known_covariates_tell_where_a_day_sits_in_its_run(rossmann_file: Path) -> None:
     """Rossmann's promotions run Monday to Friday every other week: on the real rows (the
     demo input, whose future rows make the promotion calendar known ahead), the week of
