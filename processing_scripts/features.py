@@ -88,8 +88,9 @@ def key_strings(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 def row_hashes(frame: pd.DataFrame, columns: list[str], hash_key: str) -> np.ndarray:
     """A uint64 per row from its `columns`' values, the same under pandas 2 and 3: a date
     is hashed as its day number, since pandas 3 parses dates to microseconds and pandas 2
-    (the container's) to nanoseconds, the same day as other integers, so hashing the values
-    as they are would draw other rows locally than on SageMaker. Text hashes alike in both."""
+    (the container's) to nanoseconds, one day as two different integers, so hashing the
+    values as they are would draw other rows locally than on SageMaker. Text (`str` in
+    pandas 3, `object` in 2) hashes alike in both."""
     values = {
         name: (
             frame[name].to_numpy().astype("datetime64[D]").astype("int64")
@@ -153,8 +154,9 @@ def days_ahead(
     A row in one of `windows` (the back-test's validation and test windows, the forecast's
     future) counts from that window's origin, as it is forecast. Any other row is a training
     row, seen as if forecast from an origin 1..horizon days before it, drawn by a hash of
-    its series and date (the same whichever instance builds it): so the model learns, from
-    every lead alike, how much the last days before an origin still tell."""
+    its series and date (the same whichever instance, and pandas, builds it: `row_hashes`):
+    so the model learns, from every lead alike, how much the last days before an origin
+    still tell."""
     dates = frame[cols.date_column]
     hashed = row_hashes(frame, [SERIES_ID, cols.date_column], LEAD_HASH_KEY)
     lead = pd.Series((hashed % np.uint64(horizon)).astype("int64") + 1, index=frame.index)
